@@ -1,0 +1,50 @@
+# promoledger — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: install
+install: $(STAMP) ## create the virtualenv and install promoledger with its dev tools
+
+.PHONY: run
+run: $(STAMP) ## migrate ./promoledger.db, load the demo on first run, serve on :8000
+	$(BIN)/promoledger demo --if-empty
+	$(BIN)/promoledger serve --host $(HOST) --port $(PORT)
+
+.PHONY: test
+test: $(STAMP) ## run the tests on SQLite and (when reachable; always with CI=true) PostgreSQL
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy (strict on src/)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: $(STAMP) ## format and auto-fix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+.PHONY: bench
+bench: $(STAMP) ## benchmark bulk throughput against the raw-SQL ceiling (BENCH_ARGS=...)
+	$(BIN)/python bench/bulk.py $(BENCH_ARGS)
+
+.PHONY: clean
+clean: ## remove the virtualenv and local databases
+	rm -rf $(VENV) promoledger.db promoledger.db-wal promoledger.db-shm

@@ -1,0 +1,1 @@
+"""HTTP: thin routes, the dependencies they share, and the one exception-to-response mapper."""

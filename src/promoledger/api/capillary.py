@@ -1,0 +1,112 @@
+"""The Capillary wire layer: raw JSON in, the bulk envelope out; the only place saying issualId."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from promoledger.domain import errors as E
+from promoledger.domain.bulk import BulkAction, PromotionRef
+from promoledger.domain.errors import ErrorDef, RequestRejected
+from promoledger.domain.outcomes import EntryOutcome
+from promoledger.domain.promotions import Promotion
+
+# The request body schema, for the OpenAPI document (the handlers parse raw JSON themselves so
+# that the Capillary error codes, not pydantic's, answer malformed input).
+BULK_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "customers"],
+    "properties": {
+        "type": {"type": "string", "example": "CUSTOMER"},
+        "bulkAction": {"type": "string"},
+        "identifierName": {"type": "string", "enum": ["id", "mobile", "email"]},
+        "promotionDetails": {
+            "type": "object",
+            "properties": {
+                "programId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+                "promotionId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+                "promoIdentifier": {"type": "string"},
+                "identifierName": {"type": "string"},
+            },
+        },
+        "customers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "identifierValue": {"type": "string"},
+                    "source": {"type": "string"},
+                    "earnIds": {"type": "array", "items": {"type": "integer"}},
+                },
+            },
+        },
+    },
+}
+
+
+def openapi_body(schema: dict[str, Any] = BULK_BODY_SCHEMA) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+async def read_json(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRejected(E.INVALID_JSON) from exc
+
+
+def error_item(error: ErrorDef) -> dict[str, Any]:
+    return {"status": False, "code": error.code, "message": error.message}
+
+
+def bulk_envelope(
+    *,
+    ref: PromotionRef,
+    promotion: Promotion,
+    action: BulkAction,
+    outcomes: Sequence[EntryOutcome],
+) -> dict[str, Any]:
+    """``{"response":[...], "totalCount", "failureCount"}``, entry i answering customers[i]."""
+    response = [_entry(ref, promotion, action, o) for o in outcomes]
+    return {
+        "response": response,
+        "totalCount": len(response),
+        "failureCount": sum(1 for o in outcomes if o.failed),
+    }
+
+
+def _entry(
+    ref: PromotionRef, promotion: Promotion, action: BulkAction, outcome: EntryOutcome
+) -> dict[str, Any]:
+    warnings = [error_item(w) for w in outcome.warnings]
+    if outcome.failed:
+        return {"errors": [error_item(e) for e in outcome.errors], "warnings": warnings}
+    assert outcome.customer_id is not None
+    result: dict[str, Any] = {"entityType": "CUSTOMER", "entityId": outcome.customer_id}
+    # Echo the promotion key(s) the request used, as Capillary does.
+    if ref.promotion_id is not None:
+        result["promotionId"] = promotion.id
+    if ref.promo_identifier is not None:
+        result["promoIdentifier"] = promotion.identifier
+    result["programId"] = promotion.program_id
+    if action is BulkAction.REVOKE_ENROL:
+        if outcome.enrolment_id is not None:
+            result["issualId"] = str(outcome.enrolment_id)
+            result["revokedIssualId"] = outcome.enrolment_id
+    elif action is BulkAction.REVOKE_EARN:
+        result["revokedEarnIds"] = outcome.revoked_earn_ids or []
+    else:
+        if outcome.enrolment_id is not None:
+            result["issualId"] = str(outcome.enrolment_id)
+        if outcome.earn_id is not None:
+            result["earnedId"] = str(outcome.earn_id)
+    return {"result": result, "errors": [], "warnings": warnings}

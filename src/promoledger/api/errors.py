@@ -1,0 +1,145 @@
+"""The one exception-to-response mapper. Services raise domain errors; only this module speaks HTTP.
+
+Each API family keeps the error shape its clients expect:
+- ``/v2/...`` (Capillary): request-level rejections use the bulk envelope; auth errors use
+  ``{"errors":[{"status":false,"code":..,"message":..}]}``.
+- ``/v3/oauth/...``: ``{"data":null,"errors":[...]}``.
+- ``/admin/v1/...``: ``{"errors":[{"code":..,"message":..,"field":..}]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from promoledger.api.responses import OrjsonResponse, json_response
+from promoledger.domain.errors import (
+    INTERNAL,
+    INVALID_FIELD,
+    INVALID_JSON,
+    NOT_FOUND,
+    VALIDATION,
+    AuthenticationFailed,
+    Conflict,
+    DatabaseUnavailable,
+    ErrorDef,
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    PromoledgerError,
+    RequestRejected,
+    Throttled,
+)
+
+log = logging.getLogger("promoledger")
+
+_STATUS: tuple[tuple[type[PromoledgerError], int], ...] = (
+    (RequestRejected, 400),
+    (AuthenticationFailed, 401),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (IdempotencyInFlight, 409),
+    (Invalid, 422),
+    (IdempotencyMismatch, 422),
+    (Throttled, 429),
+    (DatabaseUnavailable, 503),
+)
+RETRY_AFTER_SECONDS = "1"
+
+
+def status_for(exc: PromoledgerError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def capillary_envelope(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
+    """The bulk APIs' shape for a rejected request (HTTP 400): one failed entry."""
+    return {
+        "response": [{"errors": [_capillary_error(error, message)], "warnings": []}],
+        "totalCount": 1,
+        "failureCount": 1,
+    }
+
+
+def _capillary_error(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
+    return {"status": False, "code": error.code, "message": message or error.message}
+
+
+def error_body(
+    path: str, status: int, error: ErrorDef, message: str, field: str | None
+) -> dict[str, Any]:
+    if path.startswith("/admin/"):
+        return {"errors": [{"code": error.code, "message": message, "field": field}]}
+    if path.startswith("/v3/"):
+        return {"data": None, "errors": [_capillary_error(error, message)]}
+    if status == 400:
+        return capillary_envelope(error, message)
+    return {"errors": [_capillary_error(error, message)]}
+
+
+def _respond(
+    request: Request, status: int, error: ErrorDef, message: str, field: str | None = None
+) -> OrjsonResponse:
+    headers: dict[str, str] = {}
+    if status == 503:
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return json_response(
+        error_body(request.url.path, status, error, message, field), status, headers
+    )
+
+
+async def _domain_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, PromoledgerError)
+    status = status_for(exc)
+    response = _respond(request, status, exc.error, exc.message, exc.field)
+    if isinstance(exc, Throttled):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, DatabaseUnavailable):
+        log.warning("database unavailable: %s", exc.reason)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or None
+    message = (
+        f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid"))
+    )
+    if first.get("type") == "json_invalid":
+        return _respond(request, 400, INVALID_JSON, INVALID_JSON.message)
+    if request.url.path.startswith("/admin/"):
+        return _respond(request, 422, VALIDATION, message, field)
+    return _respond(request, 400, INVALID_FIELD, message, field)
+
+
+async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error = NOT_FOUND if exc.status_code == 404 else VALIDATION
+    message = str(exc.detail) if exc.detail else error.message
+    response = _respond(request, exc.status_code, error, message)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _respond(request, 500, INTERNAL, INTERNAL.message)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PromoledgerError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,27 @@
+"""Every router the app serves, in one list the app factory includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from promoledger.api import (
+    admin_audit,
+    admin_customers,
+    admin_programs,
+    enrol_earn,
+    issue,
+    lookup,
+    oauth,
+    revoke,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    oauth.router,
+    enrol_earn.router,
+    revoke.router,
+    issue.router,
+    lookup.router,
+    admin_programs.router,
+    admin_customers.router,
+    admin_audit.router,
+)

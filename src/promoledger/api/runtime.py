@@ -1,0 +1,26 @@
+"""What one server process holds: settings, engine, unit of work, authenticator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from promoledger.services.auth import Authenticator
+from promoledger.settings import Settings
+from promoledger.store.engine import build_engine
+from promoledger.store.uow import UnitOfWork
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWork
+    auth: Authenticator
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = build_engine(settings)
+        uow = UnitOfWork(engine)
+        return cls(settings=settings, engine=engine, uow=uow, auth=Authenticator(uow, settings))

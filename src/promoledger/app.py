@@ -1,0 +1,43 @@
+"""The app factory: the server, the CLI and the tests all build promoledger through here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from promoledger import __version__
+from promoledger.api import errors, health
+from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from promoledger.api.routes import ROUTERS
+from promoledger.api.runtime import Runtime
+from promoledger.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the ASGI app. Nothing is created at import time; the schema is not touched here."""
+    settings = settings or Settings()
+    runtime = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.auth.load_or_create_signing_key()
+        yield
+        runtime.engine.dispose()
+
+    app = FastAPI(
+        title="promoledger",
+        version=__version__,
+        description="Self-hosted loyalty-promotion ledger, wire-compatible with Capillary's v2 "
+        "promotion APIs, plus its own config API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(health.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

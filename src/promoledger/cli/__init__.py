@@ -1,0 +1,1 @@
+"""The operator CLI: calls the same services as the HTTP API."""

@@ -1,0 +1,1 @@
+"""Domain: pure rules and vocabulary. No I/O, no HTTP, no SQL."""

@@ -1,0 +1,28 @@
+"""Per-customer outcomes of a bulk request, in domain words (the wire layer renames them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from promoledger.domain.errors import ErrorDef
+
+
+@dataclass(slots=True)
+class EntryOutcome:
+    """What happened to ``customers[index]``. Failed when ``errors`` is non-empty."""
+
+    index: int
+    customer_id: int | None = None
+    errors: list[ErrorDef] = field(default_factory=list)
+    warnings: list[ErrorDef] = field(default_factory=list)
+    enrolment_id: int | None = None  # created (ENROL/EARN) or revoked (REVOKE_ENROL)
+    earn_id: int | None = None  # created (EARN)
+    revoked_earn_ids: list[int] | None = None  # REVOKE_EARN, ascending
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    @classmethod
+    def failure(cls, index: int, error: ErrorDef) -> EntryOutcome:
+        return cls(index=index, errors=[error])

@@ -1,0 +1,85 @@
+"""The domain's words: promotion types and their aliases, sources, statuses, access levels."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class PromotionType(StrEnum):
+    ENROL_AND_ISSUE = "ENROL_AND_ISSUE"
+    DIRECT_ISSUE = "DIRECT_ISSUE"
+    GENERIC = "GENERIC"
+
+
+# Capillary spells each type several ways; accept all of them, store the canonical one.
+PROMOTION_TYPE_ALIASES: dict[str, PromotionType] = {
+    "ENROL_AND_ISSUE": PromotionType.ENROL_AND_ISSUE,
+    "LOYALTY_EARNING": PromotionType.ENROL_AND_ISSUE,
+    "ISSUE_AND_EARN": PromotionType.ENROL_AND_ISSUE,
+    "DIRECT_ISSUE": PromotionType.DIRECT_ISSUE,
+    "LOYALTY": PromotionType.DIRECT_ISSUE,
+    "DIRECT_EARN": PromotionType.DIRECT_ISSUE,
+    "GENERIC": PromotionType.GENERIC,
+}
+
+
+def canonical_promotion_type(value: str) -> PromotionType | None:
+    return PROMOTION_TYPE_ALIASES.get(value.strip().upper())
+
+
+class Source(StrEnum):
+    FACEBOOK = "FACEBOOK"
+    WEB_ENGAGE = "WEB_ENGAGE"
+    INSTORE = "INSTORE"
+    MARTJACK = "MARTJACK"
+    TMALL = "TMALL"
+    TAOBAO = "TAOBAO"
+    JD = "JD"
+    ECOMMERCE = "ECOMMERCE"
+    WEBSITE = "WEBSITE"
+    LINE = "LINE"
+    MOBILE_APP = "MOBILE_APP"
+    WECHAT = "WECHAT"
+    ALL = "ALL"
+
+
+def parse_source(value: str) -> Source | None:
+    """Sources match case-insensitively (``instore`` == ``INSTORE``)."""
+    try:
+        return Source(value.strip().upper())
+    except ValueError:
+        return None
+
+
+class IdentifierName(StrEnum):
+    ID = "id"
+    MOBILE = "mobile"
+    EMAIL = "email"
+
+
+class Status(StrEnum):
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+    REPLACED = "REPLACED"  # enrolments only: superseded by a re-enrolment
+    EXPIRED = "EXPIRED"
+
+
+class ExpiryRule(StrEnum):
+    PROMOTION = "PROMOTION"  # at the promotion's end date
+    CUSTOM = "CUSTOM"  # N days after the record is created
+
+
+class Access(IntEnum):
+    NONE = 0
+    READ = 1
+    WRITE = 2  # implies READ
+
+
+class Resource(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    CONFIG = "CONFIG"
+
+
+class CredentialKind(StrEnum):
+    TILL = "TILL"
+    CLIENT = "CLIENT"

@@ -1,0 +1,1 @@
+"""Services: one function per use case; each owns its transaction through the unit of work."""

@@ -1,0 +1,100 @@
+"""Resolving a bulk request against the store: the promotion, then every customer, set-wise.
+
+Shared by enrol/earn and revoke so both apply the contract's rules identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from promoledger.domain import errors as E
+from promoledger.domain.bulk import BulkAction, BulkRequest, CustomerEntry, PromotionRef
+from promoledger.domain.errors import ErrorDef, RequestRejected
+from promoledger.domain.promotions import Promotion, check_action
+from promoledger.domain.vocabulary import IdentifierName, Source
+from promoledger.store import batch as store
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedBatch:
+    promotion: Promotion
+    identifier: IdentifierName
+    entries: tuple[CustomerEntry, ...]
+    # entry index → customer id, or the error that entry fails with (8003/8015/8896/...)
+    customer_of: dict[int, int]
+    error_of: dict[int, ErrorDef]
+
+    @property
+    def customer_ids(self) -> set[int]:
+        return set(self.customer_of.values())
+
+
+def resolve_promotion(conn: Connection, org_id: int, ref: PromotionRef) -> Promotion:
+    """1101 for an unknown (or foreign) program, 8874 for an unknown or inconsistent promotion."""
+    if ref.program_id is None or not store.program_exists(conn, org_id, ref.program_id):
+        raise RequestRejected(E.INVALID_PROGRAM)
+    if ref.promotion_id_invalid:
+        raise RequestRejected(E.INVALID_PROMOTION)
+    rows = store.promotions_by_keys(
+        conn, org_id, ref.program_id, ref.promotion_id, ref.promo_identifier
+    )
+    both = ref.promotion_id is not None and ref.promo_identifier is not None
+    if len(rows) != 1:
+        raise RequestRejected(E.INVALID_PROMOTION)
+    row = rows[0]
+    if both and (row.id != ref.promotion_id or row.identifier != ref.promo_identifier):
+        raise RequestRejected(E.INVALID_PROMOTION)  # the two keys name different promotions
+    return Promotion.from_row(row)
+
+
+def resolve(
+    conn: Connection,
+    *,
+    org_id: int,
+    request: BulkRequest,
+    now: datetime,
+    lock: bool,
+    action: BulkAction | None = None,
+) -> ResolvedBatch:
+    """Apply the request-level checks in the contract's order, then find every customer."""
+    promotion = resolve_promotion(conn, org_id, request.promotion)
+    check_action(promotion, action or request.action, now)
+    if request.deferred is not None:
+        raise RequestRejected(request.deferred)
+    assert request.identifier_name is not None
+    identifier = request.identifier_name
+
+    wanted = [e for e in request.entries if e.error is None]
+    keys = {
+        e.customer_id if identifier is IdentifierName.ID else e.identifier_value for e in wanted
+    }
+    found = store.members_by_identifier(
+        conn,
+        org_id=org_id,
+        program_id=promotion.program_id,
+        identifier=identifier,
+        values=keys,
+        lock=lock,
+    )
+    needs_source = identifier is not IdentifierName.ID and any(
+        e.source not in (None, Source.ALL) for e in wanted
+    )
+    sources = store.sources_of(conn, found.values()) if needs_source else {}
+
+    customer_of: dict[int, int] = {}
+    error_of: dict[int, ErrorDef] = {e.index: e.error for e in request.entries if e.error}
+    for entry in wanted:
+        key = entry.customer_id if identifier is IdentifierName.ID else entry.identifier_value
+        customer_id = found.get(key)
+        if customer_id is None or (
+            needs_source
+            and entry.source not in (None, Source.ALL)
+            and entry.source.value not in sources.get(customer_id, set())
+        ):
+            error_of[entry.index] = E.CUSTOMER_NOT_FOUND
+        else:
+            customer_of[entry.index] = customer_id
+    return ResolvedBatch(promotion, identifier, request.entries, customer_of, error_of)

@@ -1,0 +1,54 @@
+"""Typed settings, read once by whoever builds the app (server, CLI, tests)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./promoledger.db"
+
+
+class Settings(BaseSettings):
+    """Every knob promoledger has. Environment variables are prefixed ``PROMOLEDGER_``."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMOLEDGER_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL. sqlite:///path (default ./promoledger.db) or "
+        "postgresql://user@host/db (the psycopg 3 driver is chosen automatically).",
+    )
+    batch_limit: int = Field(
+        default=100, ge=1, le=1000, description="Most customers one bulk request may carry (1060)."
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted; larger bodies get 413 before parsing.",
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, description="Connections each server process keeps to PostgreSQL."
+    )
+    db_pool_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a request waits for a pooled connection (then 503)."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="How long a SQLite writer waits for the write lock."
+    )
+    credential_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a verified Basic secret skips the slow hash. Disabling or rotating "
+        "a credential still takes effect on the very next request.",
+    )
+    token_issuer: str = Field(default="promoledger", description="`iss` claim of issued tokens.")
+    auth_failure_limit: int = Field(
+        default=10, ge=1, description="Failed attempts per credential name before 429."
+    )
+    auth_failure_window_seconds: int = Field(
+        default=300, ge=1, description="Window over which failed attempts are counted."
+    )
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=24, description="How long an Idempotency-Key's stored response is kept."
+    )
+    log_sql: bool = Field(default=False, description="Echo SQL statements (debugging only).")

@@ -1,0 +1,227 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; a test checks they agree.
+
+Nothing here is ever deleted by the application: enrolments and earns change status,
+audit events are append-only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from promoledger.store.types import BigId, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Tills (Basic auth) and OAuth clients. `name` is the till code or the client key; it is
+# globally unique because a Basic header names only the till, and the org follows from it.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(300), nullable=False),
+    Column("customer_access", String(5), nullable=False),
+    Column("config_access", String(5), nullable=False),
+    Column("token_ttl_seconds", Integer, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("kind", "name"),
+    CheckConstraint("kind IN ('TILL', 'CLIENT')", name="kind"),
+    CheckConstraint("customer_access IN ('NONE', 'READ', 'WRITE')", name="customer_access"),
+    CheckConstraint("config_access IN ('NONE', 'READ', 'WRITE')", name="config_access"),
+)
+
+# HMAC keys that sign access tokens; shared by every server process through the database.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Failed authentication attempts per credential name, bucketed by window, shared by processes.
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("window_start", UtcDateTime(), primary_key=True),
+    Column("failures", Integer, nullable=False),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("program_id", ForeignKey("programs.id"), nullable=False, index=True),
+    Column("identifier", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("start_date", UtcDateTime(), nullable=True),
+    Column("end_date", UtcDateTime(), nullable=True),
+    Column("enrolments_per_customer", Integer, nullable=False),
+    Column("earns_per_customer", Integer, nullable=False),
+    Column("enrolment_expiry", String(10), nullable=True),
+    Column("enrolment_expiry_days", Integer, nullable=True),
+    Column("earn_expiry", String(10), nullable=True),
+    Column("earn_expiry_days", Integer, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("org_id", "identifier"),
+    CheckConstraint("type IN ('ENROL_AND_ISSUE', 'DIRECT_ISSUE', 'GENERIC')", name="type"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("mobile", String(64), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # Unique per org; NULLs do not collide on either database.
+    UniqueConstraint("org_id", "mobile"),
+    UniqueConstraint("org_id", "email"),
+    UniqueConstraint("org_id", "external_id"),
+    Index("ix_customers_org_id_id", "org_id", "id"),
+)
+
+customer_sources = Table(
+    "customer_sources",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id"), primary_key=True),
+    Column("source", String(20), primary_key=True),
+)
+
+program_members = Table(
+    "program_members",
+    metadata,
+    Column("program_id", ForeignKey("programs.id"), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), primary_key=True),
+    Column("joined_at", UtcDateTime(), nullable=False),
+)
+
+_LEDGER_STATUS = "status IN ('ACTIVE', 'REVOKED', 'REPLACED', 'EXPIRED')"
+
+# Enrolments ("issuals" on the wire).
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("promotion_id", ForeignKey("promotions.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(100), nullable=True),
+    Column("ended_request_id", String(200), nullable=True),
+    CheckConstraint(_LEDGER_STATUS, name="status"),
+    # "This promotion's records for these customers" is the hot lookup of every bulk call.
+    Index("ix_enrolments_promotion_customer_status", "promotion_id", "customer_id", "status"),
+    Index("ix_enrolments_customer_id", "customer_id"),
+)
+
+# Earns ("earnedId" on the wire).
+earns = Table(
+    "earns",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("promotion_id", ForeignKey("promotions.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("enrolment_id", ForeignKey("enrolments.id"), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(100), nullable=True),
+    Column("ended_request_id", String(200), nullable=True),
+    CheckConstraint("status IN ('ACTIVE', 'REVOKED', 'EXPIRED')", name="status"),
+    Index("ix_earns_promotion_customer_status", "promotion_id", "customer_id", "status"),
+    Index("ix_earns_customer_id", "customer_id"),
+)
+
+# Append-only: the application inserts and reads, never updates or deletes.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("org_id", BigId, nullable=True),
+    Column("actor_kind", String(10), nullable=False),
+    Column("actor_id", BigId, nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("entity_type", String(20), nullable=False),
+    Column("entity_id", BigId, nullable=True),
+    Column("customer_id", BigId, nullable=True),
+    Column("promotion_id", BigId, nullable=True),
+    Column("old_status", String(10), nullable=True),
+    Column("new_status", String(10), nullable=True),
+    Column("request_id", String(200), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_audit_events_org_id_id", "org_id", "id"),
+    Index("ix_audit_events_org_customer_id", "org_id", "customer_id", "id"),
+    Index("ix_audit_events_org_promotion_id", "org_id", "promotion_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("credential_id", BigId, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", LargeBinary, nullable=True),
+    Column("response_headers", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    CheckConstraint("state IN ('RUNNING', 'DONE')", name="state"),
+)
