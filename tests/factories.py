@@ -110,7 +110,7 @@ class World:
     ) -> Any:
         now = utcnow()
         with self.uow.write() as conn:
-            row = conn.execute(
+            return conn.execute(
                 insert(t.promotions)
                 .values(
                     org_id=org_id,
@@ -132,7 +132,6 @@ class World:
                 )
                 .returning(t.promotions)
             ).one()
-        return row
 
     def customers(
         self,
