@@ -6,6 +6,7 @@ then starts from empty tables (a copied template file on SQLite, TRUNCATE on Pos
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -58,7 +59,9 @@ BACKENDS = [
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # Unique per checkout and per xdist worker, so parallel runs never drop each other's database.
+    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode(), usedforsecurity=False)
+    return f"{checkout.hexdigest()[:8]}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @pytest.fixture(scope="session")
