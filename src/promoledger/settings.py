@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         default=5.0, gt=0, description="Seconds a request waits for a pooled connection (then 503)."
     )
+    db_statement_timeout_ms: int = Field(
+        default=15_000,
+        ge=0,
+        description="PostgreSQL statement_timeout: a statement running longer is cancelled, the "
+        "request rolls back and answers 503 (0 disables).",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

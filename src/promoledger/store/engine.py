@@ -34,6 +34,8 @@ def build_engine(settings: Settings) -> Engine:
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
+        # Bounds every request's time in the database: a cancelled statement is a 503.
+        connect_args={"options": f"-c statement_timeout={settings.db_statement_timeout_ms}"},
     )
 
 
