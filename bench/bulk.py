@@ -1,0 +1,667 @@
+"""`make bench`: promoledger's bulk throughput against the database's own ceiling.
+
+Starts the real server (`promoledger serve`) on a fresh database, seeds customers through the
+public APIs, and drives the bulk endpoints with C concurrent keep-alive clients in batches of
+100: enrol, earn (twice), revoke earns, revoke enrolments. Then it does the same revoke work
+straight on the same database with plain SQL (the ceiling) and prints the ratio. Optional:
+Basic vs OAuth on the revoke path (--auth-compare) and how the revoke figure grows with the
+number of stored customers (--scale 10000,100000,1000000).
+
+This is a measurement, not a test: it prints figures and never asserts on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import Engine, bindparam, insert, select, text
+
+from promoledger.settings import Settings
+from promoledger.store import tables as t
+from promoledger.store.engine import build_engine, is_sqlite
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMOLEDGER = str(Path(sys.executable).parent / "promoledger")
+PG_ADMIN = os.environ.get("PROMOLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TILL_CODE, TILL_PASSWORD = "bench-till", "bench-password"
+REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"
+ENROL_EARN = "/v2/promotion/bulk/enrolAndEarn"
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    name: str
+    customers: int
+    requests: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False, default_factory=list)
+    failures: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.customers / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def row(self) -> str:
+        return (
+            f"  {self.name:<28} {self.per_second:>10,.0f} cust/s   p50 {self.pct(0.50):6.1f} ms"
+            f"   p99 {self.pct(0.99):6.1f} ms   {self.requests:>5} req"
+            + (f"   FAILURES {self.failures}" if self.failures else "")
+        )
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("latencies_ms")
+        out.update(per_second=round(self.per_second), p50_ms=self.pct(0.5), p99_ms=self.pct(0.99))
+        return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_database(kind: str, tag: str) -> Iterator[str]:
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix=f"promoledger-bench-{tag}-"))
+        try:
+            yield f"sqlite:///{folder / 'bench.db'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    name = f"promoledger_bench_{tag}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cli(url: str, *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [PROMOLEDGER, "--database-url", url, *args], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+class Server:
+    """`promoledger serve` in a child process; peak memory read from /proc (VmHWM)."""
+
+    def __init__(self, url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PROMOLEDGER_DATABASE_URL": url, **(extra_env or {})}
+        self.proc = subprocess.Popen(
+            [PROMOLEDGER, "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become ready in 30 s")
+
+    def peak_rss_mb(self) -> float:
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def basic_headers() -> dict[str, str]:
+    md5 = hashlib.md5(TILL_PASSWORD.encode(), usedforsecurity=False).hexdigest()
+    token = base64.b64encode(f"{TILL_CODE}:{md5}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def drive(
+    name: str,
+    base: str,
+    headers: dict[str, str],
+    path: str,
+    bodies: list[dict[str, Any]],
+    clients: int,
+) -> Phase:
+    """Send every body from `clients` keep-alive connections; time each request."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    queue = iter(bodies)
+    local = threading.local()
+
+    def worker() -> None:
+        nonlocal failures
+        client = httpx.Client(base_url=base, headers=headers, timeout=60)
+        local.client = client
+        while True:
+            with lock:
+                body = next(queue, None)
+            if body is None:
+                break
+            started = time.perf_counter()
+            response = client.post(path, json=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            bad = response.status_code != 200 or response.json().get("failureCount", 1) != 0
+            with lock:
+                latencies.append(elapsed)
+                failures += int(bad)
+        client.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(worker) for _ in range(clients)]:
+            future.result()
+    seconds = time.perf_counter() - started
+    customers = sum(len(b["customers"]) for b in bodies)
+    return Phase(name, customers, len(bodies), seconds, latencies, failures)
+
+
+def bulk_bodies(
+    ids: list[int], program_id: int, promotion_id: int, action: str | None, batch: int
+) -> list[dict[str, Any]]:
+    bodies = []
+    for i in range(0, len(ids), batch):
+        body: dict[str, Any] = {
+            "type": "CUSTOMER",
+            "promotionDetails": {"programId": program_id, "promotionId": promotion_id},
+            "identifierName": "id",
+            "customers": [
+                {"identifierValue": str(c), "source": "INSTORE"} for c in ids[i : i + batch]
+            ],
+        }
+        if action:
+            body["bulkAction"] = action
+        bodies.append(body)
+    return bodies
+
+
+# --- setup through the public APIs -----------------------------------------------------------
+@dataclass
+class Setup:
+    org_id: int
+    program_id: int
+    headers: dict[str, str]
+    oauth_headers: dict[str, str]
+    customer_ids: list[int]
+    seed_seconds: float
+
+
+def admin(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(path, json=body)
+    if response.status_code != 201:
+        raise RuntimeError(f"{path} → {response.status_code} {response.text[:500]}")
+    return dict(response.json())
+
+
+def promotion(client: httpx.Client, program_id: int, type_: str, earns: int) -> int:
+    body = {
+        "name": f"bench {type_} {time.monotonic_ns()}",
+        "type": type_,
+        "limits": {"enrolmentsPerCustomer": 1, "earnsPerCustomer": earns},
+    }
+    return int(admin(client, f"/admin/v1/programs/{program_id}/promotions", body)["id"])
+
+
+def setup(url: str, server: Server, n: int) -> Setup:
+    org = cli(url, "org", "create", "--name", "bench")
+    access = "customer:write,config:write"
+    cli(
+        url,
+        "till",
+        "create",
+        "--org",
+        str(org["id"]),
+        "--code",
+        TILL_CODE,
+        "--password",
+        TILL_PASSWORD,
+        "--access",
+        access,
+    )
+    oauth = cli(
+        url, "client", "create", "--org", str(org["id"]), "--name", "bench", "--access", access
+    )
+    headers = basic_headers()
+    token = httpx.post(
+        f"{server.base}/v3/oauth/token/generate",
+        json={"key": oauth["key"], "secret": oauth["secret"]},
+    ).json()["data"]["accessToken"]
+    with httpx.Client(base_url=server.base, headers=headers, timeout=120) as client:
+        program_id = int(admin(client, "/admin/v1/programs", {"name": "bench"})["id"])
+        started = time.perf_counter()
+        ids: list[int] = []
+        for start in range(0, n, 1000):
+            chunk = [
+                {"mobile": f"9{k:011d}", "sources": ["INSTORE"], "programIds": [program_id]}
+                for k in range(start, min(n, start + 1000))
+            ]
+            made = admin(client, "/admin/v1/customers", {"customers": chunk})["customers"]
+            ids.extend(int(c["id"]) for c in made)
+        seed_seconds = time.perf_counter() - started
+    return Setup(
+        org["id"], program_id, headers, {"X-CAP-API-OAUTH-TOKEN": token}, ids, seed_seconds
+    )
+
+
+# --- the ceiling: the same revoke work in plain SQL ------------------------------------------
+def seed_ledger_sql(engine: Engine, org_id: int, promotion_id: int, ids: list[int]) -> None:
+    """Give every customer an ACTIVE enrolment and one ACTIVE earn, straight in SQL."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        enrol_ids = (
+            conn.execute(
+                insert(t.enrolments).returning(t.enrolments.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "org_id": org_id,
+                        "promotion_id": promotion_id,
+                        "customer_id": c,
+                        "status": "ACTIVE",
+                        "created_at": now,
+                    }
+                    for c in ids
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(t.earns),
+            [
+                {
+                    "org_id": org_id,
+                    "promotion_id": promotion_id,
+                    "customer_id": c,
+                    "enrolment_id": e,
+                    "status": "ACTIVE",
+                    "created_at": now,
+                }
+                for c, e in zip(ids, enrol_ids, strict=True)
+            ],
+        )
+
+
+def ceiling(
+    url: str,
+    org_id: int,
+    program_id: int,
+    promotion_id: int,
+    ids: list[int],
+    clients: int,
+    batch: int,
+) -> Phase:
+    """Per 100 customers, one transaction: look up, conditional UPDATE … RETURNING, audit insert."""
+    engine = build_engine(Settings(database_url=url, db_pool_size=clients))
+    seed_ledger_sql(engine, org_id, promotion_id, ids)
+    sqlite = is_sqlite(engine)
+    batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
+    lookup = text(
+        "SELECT c.id FROM customers c JOIN program_members m ON m.customer_id = c.id "
+        "AND m.program_id = :program WHERE c.org_id = :org AND c.id IN :ids ORDER BY c.id"
+        + ("" if sqlite else " FOR UPDATE OF c")
+    ).bindparams(_expanding("ids"))
+    revoke = text(
+        "UPDATE earns SET status = 'REVOKED', ended_at = :now, ended_by = 'bench', "
+        "ended_request_id = :rid WHERE promotion_id = :promo AND customer_id IN :ids "
+        "AND status = 'ACTIVE' RETURNING id, customer_id"
+    ).bindparams(_expanding("ids"))
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = iter(batches)
+
+    def worker() -> None:
+        while True:
+            with lock:
+                chunk = next(queue, None)
+            if chunk is None:
+                return
+            started = time.perf_counter()
+            now = datetime.now(UTC)
+            with engine.begin() as conn:
+                found = (
+                    conn.execute(lookup, {"program": program_id, "org": org_id, "ids": chunk})
+                    .scalars()
+                    .all()
+                )
+                rows = conn.execute(
+                    revoke, {"now": now, "rid": "bench", "promo": promotion_id, "ids": found}
+                ).all()
+                conn.execute(
+                    insert(t.audit_events),
+                    [
+                        {
+                            "occurred_at": now,
+                            "org_id": org_id,
+                            "actor_kind": "TILL",
+                            "actor_id": 1,
+                            "action": "REVOKE_EARN",
+                            "entity_type": "EARN",
+                            "entity_id": r.id,
+                            "customer_id": r.customer_id,
+                            "promotion_id": promotion_id,
+                            "old_status": "ACTIVE",
+                            "new_status": "REVOKED",
+                            "request_id": "bench",
+                        }
+                        for r in rows
+                    ],
+                )
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(worker) for _ in range(clients)]:
+            future.result()
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return Phase("ceiling: raw SQL REVOKE_EARN", len(ids), len(batches), seconds, latencies)
+
+
+def _expanding(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+# --- the runs --------------------------------------------------------------------------------
+def main_run(args: argparse.Namespace) -> dict[str, Any]:
+    print(
+        f"\n== {args.database}: {args.customers:,} customers, {args.clients} clients, batch {args.batch}"
+    )
+    with fresh_database(args.database, "main") as url:
+        cli_upgrade(url)
+        server = Server(url)
+        try:
+            s = setup(url, server, args.customers)
+            print(
+                f"  seeded {len(s.customer_ids):,} customers via /admin/v1 in {s.seed_seconds:.1f} s "
+                f"({len(s.customer_ids) / s.seed_seconds:,.0f}/s)"
+            )
+            with httpx.Client(base_url=server.base, headers=s.headers) as c:
+                promo = promotion(c, s.program_id, "ENROL_AND_ISSUE", earns=2)
+                ceiling_promo = promotion(c, s.program_id, "ENROL_AND_ISSUE", earns=1)
+            run = lambda name, path, action, headers=s.headers, p=promo: drive(  # noqa: E731
+                name,
+                server.base,
+                headers,
+                path,
+                bulk_bodies(s.customer_ids, s.program_id, p, action, args.batch),
+                args.clients,
+            )
+            phases = [
+                run("ENROL", ENROL_EARN, "ENROL"),
+                run("EARN (1st)", ENROL_EARN, "EARN"),
+                run("EARN (2nd)", ENROL_EARN, "EARN"),
+                run("REVOKE_EARN", REVOKE, "REVOKE_EARN"),
+                run("REVOKE_ENROL", REVOKE, "REVOKE_ENROL"),
+            ]
+            for phase in phases:
+                print(phase.row())
+            roof = ceiling(
+                url, s.org_id, s.program_id, ceiling_promo, s.customer_ids, args.clients, args.batch
+            )
+            print(roof.row())
+            ratio = phases[3].per_second / roof.per_second if roof.per_second else 0.0
+            print(f"  REVOKE_EARN / ceiling = {ratio:.0%}")
+            auth = auth_compare(server, s, args) if args.auth_compare else None
+            peak = server.peak_rss_mb()
+            print(f"  peak server memory (VmHWM): {peak:.0f} MB")
+        finally:
+            server.stop()
+    return {
+        "database": args.database,
+        "phases": [p.summary() for p in phases],
+        "ceiling": roof.summary(),
+        "revoke_earn_ratio": round(ratio, 3),
+        "auth": auth,
+        "peak_rss_mb": round(peak),
+    }
+
+
+def cli_upgrade(url: str) -> None:
+    subprocess.run(
+        [PROMOLEDGER, "--database-url", url, "db", "upgrade"], check=True, capture_output=True
+    )
+
+
+def auth_compare(server: Server, s: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """The same REVOKE_EARN work on two DIRECT_ISSUE promotions, one per authentication style."""
+    results: dict[str, Any] = {}
+    for label, headers in (("basic", s.headers), ("oauth", s.oauth_headers)):
+        with httpx.Client(base_url=server.base, headers=s.headers) as c:
+            promo = promotion(c, s.program_id, "DIRECT_ISSUE", earns=1)
+        drive(
+            "seed directEarn",
+            server.base,
+            s.headers,
+            "/v2/promotion/bulk/directEarn",
+            bulk_bodies(s.customer_ids, s.program_id, promo, None, args.batch),
+            args.clients,
+        )
+        phase = drive(
+            f"REVOKE_EARN via {label}",
+            server.base,
+            headers,
+            REVOKE,
+            bulk_bodies(s.customer_ids, s.program_id, promo, "REVOKE_EARN", args.batch),
+            args.clients,
+        )
+        print(phase.row())
+        results[label] = phase.summary()
+    overhead = results["oauth"]["per_second"] / max(results["basic"]["per_second"], 1) - 1
+    print(f"  Basic costs {overhead:+.1%} throughput vs OAuth on the revoke path")
+    results["basic_overhead"] = round(overhead, 3)
+    return results
+
+
+def growth_run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The REVOKE_EARN figure on a fixed working set while the stored customers grow."""
+    print(f"\n== growth on {args.database}: REVOKE_EARN on {args.working_set:,} customers")
+    rows = []
+    for scale in args.scale:
+        with fresh_database(args.database, f"scale{scale}") as url:
+            cli_upgrade(url)
+            _org_id, program_id, promo, ids = seed_scale(url, scale, args.working_set)
+            server = Server(url)
+            try:
+                phase = drive(
+                    f"{scale:>9,} stored",
+                    server.base,
+                    basic_headers(),
+                    REVOKE,
+                    bulk_bodies(ids, program_id, promo, "REVOKE_EARN", args.batch),
+                    args.clients,
+                )
+            finally:
+                server.stop()
+            print(phase.row())
+            rows.append({"stored_customers": scale, **phase.summary()})
+    base = rows[0]["per_second"]
+    for row in rows:
+        row["vs_smallest"] = round(row["per_second"] / base, 3) if base else 0
+    print("  stored customers | cust/s | vs smallest")
+    for row in rows:
+        print(
+            f"  {row['stored_customers']:>16,} | {row['per_second']:>6,} | {row['vs_smallest']:.0%}"
+        )
+    return rows
+
+
+def seed_scale(url: str, scale: int, working: int) -> tuple[int, int, int, list[int]]:
+    """Bulk-load `scale` customers in SQL (the API path is measured by the main run)."""
+    org = cli(url, "org", "create", "--name", "growth")
+    cli(
+        url,
+        "till",
+        "create",
+        "--org",
+        str(org["id"]),
+        "--code",
+        TILL_CODE,
+        "--password",
+        TILL_PASSWORD,
+        "--access",
+        "customer:write,config:write",
+    )
+    engine = build_engine(Settings(database_url=url))
+    now = datetime.now(UTC)
+    org_id = int(org["id"])
+    with engine.begin() as conn:
+        program_id = conn.execute(
+            insert(t.programs)
+            .values(org_id=org_id, name="growth", created_at=now)
+            .returning(t.programs.c.id)
+        ).scalar_one()
+        promo = conn.execute(
+            insert(t.promotions)
+            .values(
+                org_id=org_id,
+                program_id=program_id,
+                identifier="growth",
+                name="growth",
+                type="ENROL_AND_ISSUE",
+                active=True,
+                enrolments_per_customer=1,
+                earns_per_customer=1,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.promotions.c.id)
+        ).scalar_one()
+    chunk = 20_000
+    for start in range(0, scale, chunk):
+        with engine.begin() as conn:
+            ids = (
+                conn.execute(
+                    insert(t.customers).returning(t.customers.c.id, sort_by_parameter_order=True),
+                    [
+                        {"org_id": org_id, "mobile": f"8{k:011d}", "created_at": now}
+                        for k in range(start, min(scale, start + chunk))
+                    ],
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                insert(t.customer_sources), [{"customer_id": i, "source": "INSTORE"} for i in ids]
+            )
+            conn.execute(
+                insert(t.program_members),
+                [{"program_id": program_id, "customer_id": i, "joined_at": now} for i in ids],
+            )
+    with engine.connect() as conn:
+        # Spread the working set over the whole table, not just its first rows.
+        all_ids = conn.execute(select(t.customers.c.id).order_by(t.customers.c.id)).scalars().all()
+    step = max(1, len(all_ids) // working)
+    working_ids = list(all_ids[::step][:working])
+    seed_ledger_sql(engine, org_id, promo, working_ids)
+    if not is_sqlite(engine):
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    engine.dispose()
+    return org_id, int(program_id), int(promo), working_ids
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument("--customers", type=int, default=30_000)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument(
+        "--auth-compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Basic vs OAuth on the revoke path (default on).",
+    )
+    p.add_argument(
+        "--scale",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=None,
+        help="Comma list of stored-customer counts for the growth table, "
+        "e.g. 10000,100000,1000000.",
+    )
+    p.add_argument("--working-set", type=int, default=10_000)
+    p.add_argument("--skip-main", action="store_true", help="Only the growth table.")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "runs": [],
+    }
+    for database in databases:
+        run_args = argparse.Namespace(**{**vars(args), "database": database})
+        entry: dict[str, Any] = {"database": database}
+        if not args.skip_main:
+            entry["main"] = main_run(run_args)
+        if args.scale:
+            entry["growth"] = growth_run(run_args)
+        report["runs"].append(entry)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nfigures written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
