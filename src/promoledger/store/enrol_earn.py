@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,12 +35,12 @@ class NewRecord:
 
 
 def insert_enrolments(conn: Connection, stamp: Stamp, records: Sequence[NewRecord]) -> list[int]:
-    """Insert in one multi-row statement; ids come back in the order of ``records``."""
+    """Insert in one multi-row statement; returns the ids in the order of ``records``."""
     return _insert(conn, enrolments, stamp, records)
 
 
 def insert_earns(conn: Connection, stamp: Stamp, records: Sequence[NewRecord]) -> list[int]:
-    """Insert in one multi-row statement; ids come back in the order of ``records``."""
+    """Insert in one multi-row statement; returns the ids in the order of ``records``."""
     return _insert(conn, earns, stamp, records)
 
 
@@ -82,5 +83,14 @@ def _insert(
         if table is earns:
             row["enrolment_id"] = r.enrolment_id
         rows.append(row)
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(r.id) for r in conn.execute(stmt, rows)]
+    # Not ``sort_by_parameter_order=True``: SQLite has no implicit sentinel, and SQLAlchemy would
+    # fall back to one INSERT per row. Rows are told apart by what they hold instead; rows that
+    # hold the same values (one customer earning twice) are interchangeable, and get ids in
+    # ascending order, as the entries would have if applied one after another.
+    stmt = insert(table).returning(table.c.id, table.c.customer_id, table.c.status)
+    returned: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for got in conn.execute(stmt, rows):
+        returned[(int(got.customer_id), got.status)].append(int(got.id))
+    for ids in returned.values():
+        ids.sort(reverse=True)
+    return [returned[(r.customer_id, r.status.value)].pop() for r in records]
