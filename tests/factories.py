@@ -238,3 +238,31 @@ class World:
 
     def audit(self, **where: Any) -> list[Any]:
         return self.rows(t.audit_events, **where)
+
+
+def bulk_body(
+    program_id: Any,
+    promotion: Any,
+    values: list[Any],
+    *,
+    action: str | None = "ENROL",
+    identifier: str = "id",
+    source: str | None = "INSTORE",
+    key: str = "promotionId",
+) -> dict[str, Any]:
+    """A Capillary bulk body naming ``promotion`` (a row, or a raw key value) by ``key``."""
+    if key == "promotionId":
+        ref = promotion.id if hasattr(promotion, "id") else promotion
+    else:
+        ref = promotion.identifier if hasattr(promotion, "identifier") else promotion
+    body: dict[str, Any] = {
+        "type": "CUSTOMER",
+        "promotionDetails": {"programId": program_id, key: ref},
+        "identifierName": identifier,
+        "customers": [
+            {"identifierValue": str(v), **({"source": source} if source else {})} for v in values
+        ],
+    }
+    if action is not None:
+        body["bulkAction"] = action
+    return body

@@ -2,7 +2,9 @@
 
 Each API family keeps the error shape its clients expect:
 - ``/v2/...`` (Capillary): request-level rejections use the bulk envelope; auth errors use
-  ``{"errors":[{"status":false,"code":..,"message":..}]}``.
+  ``{"errors":[{"status":false,"code":..,"message":..}]}``. The single-customer endpoints
+  (``/v2/promotion/issue``, ``/v2/customers/lookup/promotionData``) answer every other failure
+  in the shape of their own success body, with ``errors`` set.
 - ``/v3/oauth/...``: ``{"data":null,"errors":[...]}``.
 - ``/admin/v1/...``: ``{"errors":[{"code":..,"message":..,"field":..}]}``.
 """
@@ -10,6 +12,7 @@ Each API family keeps the error shape its clients expect:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,6 +77,17 @@ def _capillary_error(error: ErrorDef, message: str | None = None) -> dict[str, A
     return {"status": False, "code": error.code, "message": message or error.message}
 
 
+# Single-customer /v2 endpoints: a failure keeps the keys a client of that endpoint reads.
+_OWN_SHAPE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "/v2/promotion/issue": lambda item: {"warnings": [], "errors": [item], "sideEffects": []},
+    "/v2/customers/lookup/promotionData": lambda item: {
+        "data": [],
+        "warnings": [],
+        "errors": [item],
+    },
+}
+
+
 def error_body(
     path: str, status: int, error: ErrorDef, message: str, field: str | None
 ) -> dict[str, Any]:
@@ -81,6 +95,9 @@ def error_body(
         return {"errors": [{"code": error.code, "message": message, "field": field}]}
     if path.startswith("/v3/"):
         return {"data": None, "errors": [_capillary_error(error, message)]}
+    shape = _OWN_SHAPE.get(path.rstrip("/"))
+    if shape is not None and status not in (401, 403):
+        return shape(_capillary_error(error, message))
     if status == 400:
         return capillary_envelope(error, message)
     return {"errors": [_capillary_error(error, message)]}

@@ -1,7 +1,111 @@
-"""Routes: placeholder, filled in by its issue."""
+"""Route: ``POST /v2/promotion/issue?identifierName=&identifierValue=&source=`` (one customer).
+
+Success: ``{"warnings":[],"errors":[],"sideEffects":[{programId, promotionId, issualId,
+earnedId, type}]}`` with integer ids (null when the action creates no such record) and ``type``
+the Capillary name of the promotion type (LOYALTY_EARNING or LOYALTY). Over a limit: HTTP 200,
+warning 8890, no side effect. Every failure (request-level or this customer's): HTTP 400 and
+the same shape with ``errors`` set (see ``api/errors.py``); auth failures keep 401/403.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from promoledger.api.capillary import error_item, read_json
+from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.extensions import mutate
+from promoledger.domain import errors as E
+from promoledger.domain.bulk import BulkAction, BulkRequest, parse_bulk_request
+from promoledger.domain.errors import RequestRejected
+from promoledger.domain.vocabulary import PromotionType
+from promoledger.services import issue as service
+
+router = APIRouter(tags=["capillary"])
+
+# Capillary's backend names for the promotion types (the bulk APIs accept them as aliases).
+CAPILLARY_TYPE = {
+    PromotionType.ENROL_AND_ISSUE: "LOYALTY_EARNING",
+    PromotionType.DIRECT_ISSUE: "LOYALTY",
+    PromotionType.GENERIC: "GENERIC",
+}
+
+ISSUE_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["programId", "promotionId"],
+    "properties": {
+        "programId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+        "promotionId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+    },
+}
+
+
+@router.post(
+    "/v2/promotion/issue",
+    summary="Enrol one customer (ENROL_AND_ISSUE) or issue the promotion to them (DIRECT_ISSUE)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ISSUE_BODY_SCHEMA}},
+        },
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": name != "source",
+                "schema": {"type": "string"},
+            }
+            for name in ("identifierName", "identifierValue", "source")
+        ],
+    },
+)
+async def issue(request: Request, principal: CustomerWrite) -> Response:
+    runtime = get_runtime(request)
+    single = parse_issue_request(dict(request.query_params), await read_json(request))
+    return await mutate(
+        request,
+        principal,
+        body=await request.body(),
+        run=lambda ctx: service.issue(runtime.uow, ctx, request=single),
+        render=_render,
+    )
+
+
+def parse_issue_request(query: dict[str, str], body: Any) -> BulkRequest:
+    """Read the query and body as a one-customer bulk request, so the same rules apply."""
+    if not isinstance(body, dict):
+        raise RequestRejected(E.INVALID_JSON)
+    customer: dict[str, Any] = {"identifierValue": query.get("identifierValue")}
+    if "source" in query:
+        customer["source"] = query["source"]
+    payload = {
+        "type": query.get("type", "CUSTOMER"),
+        "promotionDetails": {
+            key: body[key] for key in ("programId", "promotionId", "promoIdentifier") if key in body
+        },
+        "identifierName": query.get("identifierName"),
+        "customers": [customer],
+    }
+    return parse_bulk_request(payload, actions=None, fixed_action=BulkAction.ENROL, batch_limit=1)
+
+
+def _render(result: service.IssueResult) -> tuple[int, Any]:
+    outcome = result.outcome
+    side_effects = []
+    if not outcome.warnings:
+        side_effects.append(
+            {
+                "programId": result.promotion.program_id,
+                "promotionId": result.promotion.id,
+                "issualId": outcome.enrolment_id,
+                "earnedId": outcome.earn_id,
+                "type": CAPILLARY_TYPE[result.promotion.type],
+            }
+        )
+    return 200, {
+        "warnings": [error_item(w) for w in outcome.warnings],
+        "errors": [],
+        "sideEffects": side_effects,
+    }

@@ -5,6 +5,7 @@ Shared by enrol/earn and revoke so both apply the contract's rules identically.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, CustomerEntry, PromotionRef
 from promoledger.domain.errors import ErrorDef, RequestRejected
 from promoledger.domain.promotions import Promotion, check_action
-from promoledger.domain.vocabulary import IdentifierName, Source
+from promoledger.domain.vocabulary import IdentifierName, PromotionType, Source
 from promoledger.store import batch as store
 
 
@@ -58,10 +59,17 @@ def resolve(
     now: datetime,
     lock: bool,
     action: BulkAction | None = None,
+    types: Collection[PromotionType] | None = None,
 ) -> ResolvedBatch:
-    """Apply the request-level checks in the contract's order, then find every customer."""
+    """Apply the request-level checks in the contract's order, then find every customer.
+
+    ``types`` narrows the promotion types an endpoint serves (directEarn: DIRECT_ISSUE only);
+    another type is refused with 8902 at the same point as any other unsupported action.
+    """
     promotion = resolve_promotion(conn, org_id, request.promotion)
     check_action(promotion, action or request.action, now)
+    if types is not None and promotion.type not in types:
+        raise RequestRejected(E.ACTION_NOT_SUPPORTED)
     if request.deferred is not None:
         raise RequestRejected(request.deferred)
     assert request.identifier_name is not None

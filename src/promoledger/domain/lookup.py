@@ -1,0 +1,103 @@
+"""What a customer sees of their promotions: timelines and the promotionStatusForCustomer filter.
+
+Pure rules over one customer's records. A REVOKED record is an undo and is not shown; REPLACED
+and EXPIRED records are (with their status), so earns made under a replaced enrolment keep their
+place. An ACTIVE record past its expiry is shown as EXPIRED even before a write marks it so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from promoledger.domain.enrol_earn import COUNTS_AGAINST_LIMIT
+from promoledger.domain.promotions import Promotion, within_limit
+from promoledger.domain.vocabulary import PromotionType, Status
+
+
+class CustomerPromotionStatus(StrEnum):
+    AVAILABLE_TO_ENROL = "AVAILABLE_TO_ENROL"
+    AVAILABLE_TO_EARN = "AVAILABLE_TO_EARN"
+    AVAILABLE_TO_REDEEM = "AVAILABLE_TO_REDEEM"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An enrolment or an earn as the customer sees it."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime | None
+    status: Status
+    enrolment_id: int | None = None  # earns: the enrolment it was earned under
+
+    def seen_at(self, now: datetime) -> Record:
+        if self.status is Status.ACTIVE and self.expires_at is not None and self.expires_at <= now:
+            return Record(
+                self.id, self.created_at, self.expires_at, Status.EXPIRED, self.enrolment_id
+            )
+        return self
+
+
+@dataclass(slots=True)
+class Timeline:
+    """One enrolment and the earns made under it; ``enrolment`` None groups direct earns."""
+
+    enrolment: Record | None
+    earns: list[Record] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPromotion:
+    promotion: Promotion
+    timelines: list[Timeline]
+
+
+def customer_promotion(
+    promotion: Promotion, enrolments: Sequence[Record], earns: Sequence[Record], now: datetime
+) -> CustomerPromotion:
+    shown_enrolments = [r.seen_at(now) for r in enrolments if r.status is not Status.REVOKED]
+    timelines = {r.id: Timeline(r) for r in sorted(shown_enrolments, key=lambda r: r.id)}
+    loose = Timeline(None)
+    for earn in sorted(earns, key=lambda r: r.id):
+        if earn.status is Status.REVOKED:
+            continue
+        home = timelines.get(earn.enrolment_id) if earn.enrolment_id is not None else None
+        (home or loose).earns.append(earn.seen_at(now))
+    result = list(timelines.values())
+    if loose.earns:
+        result.append(loose)
+    return CustomerPromotion(promotion, result)
+
+
+def matches(
+    wanted: CustomerPromotionStatus,
+    promotion: Promotion,
+    enrolments: Sequence[Record],
+    earns: Sequence[Record],
+    now: datetime,
+) -> bool:
+    """Capillary's promotionStatusForCustomer filter, on promoledger's rules."""
+    if wanted is CustomerPromotionStatus.EXPIRED:
+        return promotion.end_date is not None and promotion.end_date < now
+    if not (promotion.active and promotion.in_window(now)):
+        return False
+    enrolled = any(r.seen_at(now).status is Status.ACTIVE for r in enrolments)
+    earned = any(r.seen_at(now).status is Status.ACTIVE for r in earns)
+    enrolments_used = sum(1 for r in enrolments if r.status in COUNTS_AGAINST_LIMIT)
+    earns_used = sum(1 for r in earns if r.status in COUNTS_AGAINST_LIMIT)
+    if wanted is CustomerPromotionStatus.AVAILABLE_TO_ENROL:
+        return (
+            promotion.type is PromotionType.ENROL_AND_ISSUE
+            and not enrolled
+            and within_limit(promotion.enrolments_per_customer, enrolments_used)
+        )
+    if wanted is CustomerPromotionStatus.AVAILABLE_TO_EARN:
+        can_earn = promotion.type is PromotionType.DIRECT_ISSUE or (
+            promotion.type is PromotionType.ENROL_AND_ISSUE and enrolled
+        )
+        return can_earn and within_limit(promotion.earns_per_customer, earns_used)
+    return promotion.type is PromotionType.GENERIC or earned

@@ -1,0 +1,159 @@
+"""Enrol customers in a promotion and let them earn it: bulk ENROL / EARN and directEarn.
+
+One request, one transaction: resolve the batch (request-level rules, every customer set-wise,
+customer rows locked on PostgreSQL), expire what is due, load the ledgers, decide each entry
+with ``domain.enrol_earn.plan``, then write the plan with set-based statements and one audit
+insert. The batch behaves as if its entries ran one after another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from promoledger.domain.bulk import BulkAction, BulkRequest
+from promoledger.domain.context import Context
+from promoledger.domain.enrol_earn import Entry, LedgerRecord, Plan, Standing, plan
+from promoledger.domain.errors import DatabaseUnavailable
+from promoledger.domain.outcomes import EntryOutcome
+from promoledger.domain.promotions import Promotion
+from promoledger.domain.vocabulary import PromotionType, Status
+from promoledger.services.batch import resolve
+from promoledger.services.expiry import apply_expiry
+from promoledger.store import audit
+from promoledger.store import enrol_earn as store
+from promoledger.store.ledger import CustomerLedger, ledgers
+from promoledger.store.types import utcnow
+from promoledger.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    promotion: Promotion
+    action: BulkAction
+    outcomes: list[EntryOutcome]  # outcomes[i] answers customers[i]
+
+
+def enrol_and_earn(
+    uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
+) -> BatchResult:
+    """``POST /v2/promotion/bulk/enrolAndEarn``: bulkAction ENROL or EARN."""
+    with uow.write(dry_run=ctx.dry_run) as conn:
+        result = apply(conn, ctx, request=request, action=request.action, now=now or utcnow())
+        ctx.seal(conn, result)
+    return result
+
+
+def direct_earn(
+    uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
+) -> BatchResult:
+    """``POST /v2/promotion/bulk/directEarn``: EARN, on DIRECT_ISSUE promotions only."""
+    with uow.write(dry_run=ctx.dry_run) as conn:
+        result = apply(
+            conn,
+            ctx,
+            request=request,
+            action=BulkAction.EARN,
+            now=now or utcnow(),
+            types={PromotionType.DIRECT_ISSUE},
+        )
+        ctx.seal(conn, result)
+    return result
+
+
+def apply(
+    conn: Connection,
+    ctx: Context,
+    *,
+    request: BulkRequest,
+    action: BulkAction,
+    now: datetime,
+    types: Collection[PromotionType] | None = None,
+) -> BatchResult:
+    """ENROL or EARN a whole batch inside the caller's transaction."""
+    assert ctx.org_id is not None
+    batch = resolve(
+        conn, org_id=ctx.org_id, request=request, now=now, lock=True, action=action, types=types
+    )
+    promotion = batch.promotion
+    customer_ids = batch.customer_ids
+    apply_expiry(conn, ctx, promotion_id=promotion.id, customer_ids=customer_ids, now=now)
+    standings = {
+        cid: _standing(ledger) for cid, ledger in ledgers(conn, promotion.id, customer_ids).items()
+    }
+    entries = [
+        Entry(e.index, batch.customer_of.get(e.index), batch.error_of.get(e.index))
+        for e in batch.entries
+    ]
+    decided = plan(promotion=promotion, action=action, entries=entries, standings=standings)
+    _write(conn, ctx, promotion, decided, now)
+    return BatchResult(promotion, action, decided.outcomes)
+
+
+def _standing(ledger: CustomerLedger) -> Standing:
+    return Standing.of(
+        (LedgerRecord(int(r.id), Status(r.status)) for r in ledger.enrolments),
+        (LedgerRecord(int(r.id), Status(r.status)) for r in ledger.earns),
+    )
+
+
+def _write(
+    conn: Connection, ctx: Context, promotion: Promotion, decided: Plan, now: datetime
+) -> None:
+    assert ctx.org_id is not None
+    stamp = store.Stamp(ctx.org_id, promotion.id, now, ctx.actor, ctx.request_id)
+    replaced = store.replace_enrolments(conn, stamp, decided.replaced)
+    if len(replaced) != len(decided.replaced):
+        # Cannot happen while customer rows are locked (PostgreSQL) or the write lock is held
+        # (SQLite); if it ever does, roll everything back rather than commit half a decision.
+        raise DatabaseUnavailable("an enrolment changed concurrently")
+    enrolment_expiry = promotion.enrolment_expires_at(now)
+    enrolment_ids = store.insert_enrolments(
+        conn,
+        stamp,
+        [
+            store.NewRecord(
+                customer_id=c.customer_id,
+                status=Status.REPLACED if c.replaced else Status.ACTIVE,
+                expires_at=enrolment_expiry,
+                ended=c.replaced,
+            )
+            for c in decided.enrolments
+        ],
+    )
+    earn_expiry = promotion.earn_expires_at(now)
+    earn_enrolments = decided.earn_enrolment_ids(enrolment_ids)
+    earn_ids = store.insert_earns(
+        conn,
+        stamp,
+        [
+            store.NewRecord(
+                customer_id=c.customer_id,
+                status=Status.ACTIVE,
+                expires_at=earn_expiry,
+                enrolment_id=enrolment_id,
+            )
+            for c, enrolment_id in zip(decided.earns, earn_enrolments, strict=True)
+        ],
+    )
+    events = decided.bind(enrolment_ids, earn_ids)
+    audit.record(
+        conn,
+        ctx,
+        [
+            audit.Change(
+                action=e.action,
+                entity_type=e.entity_type,
+                entity_id=e.entity_id,
+                customer_id=e.customer_id,
+                promotion_id=promotion.id,
+                old_status=e.old_status.value if e.old_status else None,
+                new_status=e.new_status.value,
+            )
+            for e in events
+        ],
+        at=now,
+    )

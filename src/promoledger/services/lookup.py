@@ -1,0 +1,112 @@
+"""``GET /v2/customers/lookup/promotionData``: a customer's promotions and their timelines.
+
+Read-only: nothing is expired here (a write does that); an overdue ACTIVE record is shown as
+EXPIRED. The filter needs every record, so the page is cut after filtering; a customer's
+promotions are those of their programs, a small set.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from promoledger.domain import errors as E
+from promoledger.domain.errors import RequestRejected
+from promoledger.domain.lookup import (
+    CustomerPromotion,
+    CustomerPromotionStatus,
+    Record,
+    customer_promotion,
+    matches,
+)
+from promoledger.domain.promotions import Promotion
+from promoledger.domain.vocabulary import IdentifierName, Source, Status
+from promoledger.store import lookup as store
+from promoledger.store.batch import sources_of
+from promoledger.store.types import utcnow
+from promoledger.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class LookupQuery:
+    identifier: IdentifierName
+    value: str
+    customer_id: int | None  # the parsed value when identifier is id (None: not an id)
+    source: Source | None
+    status: CustomerPromotionStatus | None
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPage:
+    customer_id: int
+    total: int
+    limit: int
+    offset: int
+    items: list[CustomerPromotion]
+
+
+def promotion_data(
+    uow: UnitOfWork, *, org_id: int, query: LookupQuery, now: datetime | None = None
+) -> PromotionPage:
+    now = now or utcnow()
+    with uow.read() as conn:
+        key: Any = query.customer_id if query.identifier is IdentifierName.ID else query.value
+        customer_id = (
+            None
+            if key is None
+            else store.find_customer(conn, org_id=org_id, identifier=query.identifier, value=key)
+        )
+        if customer_id is not None and _wrong_source(query, sources_of(conn, [customer_id])):
+            customer_id = None
+        if customer_id is None:
+            raise RequestRejected(E.CUSTOMER_NOT_FOUND)
+        promotions = [
+            Promotion.from_row(r)
+            for r in store.member_promotions(conn, org_id=org_id, customer_id=customer_id)
+        ]
+        enrolment_rows, earn_rows = store.records_of(
+            conn, customer_id=customer_id, promotion_ids=[p.id for p in promotions]
+        )
+    enrolments = _by_promotion(enrolment_rows)
+    earns = _by_promotion(earn_rows)
+    if query.status is not None:
+        wanted = query.status
+        promotions = [
+            p for p in promotions if matches(wanted, p, enrolments[p.id], earns[p.id], now)
+        ]
+    page = promotions[query.offset : query.offset + query.limit]
+    return PromotionPage(
+        customer_id=customer_id,
+        total=len(promotions),
+        limit=query.limit,
+        offset=query.offset,
+        items=[customer_promotion(p, enrolments[p.id], earns[p.id], now) for p in page],
+    )
+
+
+def _wrong_source(query: LookupQuery, sources: dict[int, set[str]]) -> bool:
+    """As in the bulk APIs: a mobile/email lookup with a source must match a registration."""
+    if query.identifier is IdentifierName.ID or query.source in (None, Source.ALL):
+        return False
+    assert query.source is not None
+    registered = next(iter(sources.values()), set())
+    return query.source.value not in registered
+
+
+def _by_promotion(rows: list[Any]) -> defaultdict[int, list[Record]]:
+    grouped: defaultdict[int, list[Record]] = defaultdict(list)
+    for r in rows:
+        grouped[int(r.promotion_id)].append(
+            Record(
+                id=int(r.id),
+                created_at=r.created_at,
+                expires_at=r.expires_at,
+                status=Status(r.status),
+                enrolment_id=getattr(r, "enrolment_id", None),
+            )
+        )
+    return grouped

@@ -1,0 +1,58 @@
+"""Reads behind the customer promotion lookup: one statement per question."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from promoledger.domain.vocabulary import IdentifierName
+from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
+
+_KEY_COLUMN = {
+    IdentifierName.ID: customers.c.id,
+    IdentifierName.MOBILE: customers.c.mobile,
+    IdentifierName.EMAIL: customers.c.email,
+}
+
+
+def find_customer(
+    conn: Connection, *, org_id: int, identifier: IdentifierName, value: Any
+) -> int | None:
+    stmt = select(customers.c.id).where(
+        customers.c.org_id == org_id, _KEY_COLUMN[identifier] == value
+    )
+    found = conn.execute(stmt).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def member_promotions(conn: Connection, *, org_id: int, customer_id: int) -> list[Row[Any]]:
+    """Every promotion of every program the customer belongs to, in id order."""
+    programs = select(program_members.c.program_id).where(
+        program_members.c.customer_id == customer_id
+    )
+    stmt = (
+        select(promotions)
+        .where(promotions.c.org_id == org_id, promotions.c.program_id.in_(programs))
+        .order_by(promotions.c.id)
+    )
+    return list(conn.execute(stmt).all())
+
+
+def records_of(
+    conn: Connection, *, customer_id: int, promotion_ids: Collection[int]
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """The customer's enrolments and earns in these promotions, in id order."""
+    if not promotion_ids:
+        return [], []
+    ids = list(promotion_ids)
+    found: list[list[Row[Any]]] = []
+    for table in (enrolments, earns):
+        stmt = (
+            select(table)
+            .where(table.c.customer_id == customer_id, table.c.promotion_id.in_(ids))
+            .order_by(table.c.id)
+        )
+        found.append(list(conn.execute(stmt).all()))
+    return found[0], found[1]
