@@ -239,6 +239,19 @@ class World:
     def audit(self, **where: Any) -> list[Any]:
         return self.rows(t.audit_events, **where)
 
+    # --- OAuth ---------------------------------------------------------------------------
+    def oauth_token(self, caller: Caller) -> str:
+        """An access token for an ``oauth_client`` caller, through the real token endpoint."""
+        response = self.client.post(
+            "/v3/oauth/token/generate", json={"key": caller.name, "secret": caller.secret}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["accessToken"])
+
+    def oauth_headers(self, caller: Caller) -> dict[str, str]:
+        """``X-CAP-API-OAUTH-TOKEN`` headers for an ``oauth_client`` caller."""
+        return {"X-CAP-API-OAUTH-TOKEN": self.oauth_token(caller)}
+
 
 def bulk_body(
     program_id: Any,

@@ -1,7 +1,57 @@
-"""Routes: placeholder, filled in by its issue."""
+"""``POST /v3/oauth/token/generate``: OAuth client credentials → a signed access token.
+
+The only route besides the health checks that takes no credential. Errors answer in the v3
+shape, ``{"data": null, "errors": [...]}`` (see ``api/errors.py``): 400 for a malformed body,
+401 for a wrong key or secret, 429 while the key is throttled.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from promoledger.api.capillary import read_json
+from promoledger.api.deps import RuntimeDep, request_id
+from promoledger.api.responses import OrjsonResponse, json_response
+from promoledger.domain.errors import INVALID_FIELD, RequestRejected
+
+router = APIRouter(tags=["oauth"])
+
+GENERATE_PATH = "/v3/oauth/token/generate"
+
+_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["key", "secret"],
+    "properties": {
+        "key": {"type": "string", "description": "The client key printed by `client create`."},
+        "secret": {"type": "string", "description": "The client secret (shown once)."},
+    },
+}
+
+
+@router.post(
+    GENERATE_PATH,
+    summary="Exchange an OAuth client's key and secret for an access token",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}
+    },
+)
+async def generate_token(request: Request, runtime: RuntimeDep) -> OrjsonResponse:
+    body = await read_json(request)
+    key = body.get("key") if isinstance(body, dict) else None
+    secret = body.get("secret") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:
+        # Never echo the body: it may carry the secret.
+        raise RequestRejected(INVALID_FIELD, detail="key and secret are required strings")
+    # argon2 verification on a cache miss is slow on purpose: keep it off the event loop.
+    issued = await run_in_threadpool(
+        runtime.auth.issue_token, key, secret, request_id=request_id(request)
+    )
+    return json_response(
+        {
+            "data": {"accessToken": issued.access_token, "ttlSeconds": issued.ttl_seconds},
+            "errors": None,
+        }
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from promoledger.cli.common import domain_errors, emit, unit_of_work
+from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
 from promoledger.services.auth import DEFAULT_TOKEN_TTL
 
@@ -55,4 +56,78 @@ def client_create(
         cred_id, key, secret = credentials.create_client(
             uow, org_id=org, name=name, access=group, ttl=ttl
         )
+        emit({"id": cred_id, "key": key, "secret": secret})
+
+
+@till_app.command("list")
+def till_list(
+    ctx: typer.Context,
+    org: Annotated[int | None, typer.Option(help="Only this org's tills.")] = None,
+) -> None:
+    """Print the tills as a JSON array (no passwords, no hashes)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.list_credentials(uow, kind=CredentialKind.TILL, org_id=org))
+
+
+@till_app.command("disable")
+def till_disable(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till code.")]) -> None:
+    """Refuse the till from its next request on; prints the till."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.set_disabled(uow, kind=CredentialKind.TILL, name=code, disabled=True))
+
+
+@till_app.command("enable")
+def till_enable(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till code.")]) -> None:
+    """Accept a disabled till again; prints the till."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.set_disabled(uow, kind=CredentialKind.TILL, name=code, disabled=False))
+
+
+@till_app.command("rotate")
+def till_rotate(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Option(help="Till code.")],
+    password: Annotated[str, typer.Option(help="The new plain password.")],
+) -> None:
+    """Replace the till's password; the old one is refused from the next request on."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        cred_id = credentials.rotate_till(uow, code=code, password=password)
+        emit({"id": cred_id, "code": code})
+
+
+@client_app.command("list")
+def client_list(
+    ctx: typer.Context,
+    org: Annotated[int | None, typer.Option(help="Only this org's clients.")] = None,
+) -> None:
+    """Print the OAuth clients as a JSON array (no secrets, no hashes)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.list_credentials(uow, kind=CredentialKind.CLIENT, org_id=org))
+
+
+@client_app.command("disable")
+def client_disable(
+    ctx: typer.Context, key: Annotated[str, typer.Option(help="Client key.")]
+) -> None:
+    """Refuse the client and every token it holds from the next request on; prints the client."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.set_disabled(uow, kind=CredentialKind.CLIENT, name=key, disabled=True))
+
+
+@client_app.command("enable")
+def client_enable(
+    ctx: typer.Context, key: Annotated[str, typer.Option(help="Client key.")]
+) -> None:
+    """Accept a disabled client (and its unexpired tokens) again; prints the client."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.set_disabled(uow, kind=CredentialKind.CLIENT, name=key, disabled=False))
+
+
+@client_app.command("rotate")
+def client_rotate(
+    ctx: typer.Context, key: Annotated[str, typer.Option(help="Client key.")]
+) -> None:
+    """Print {"id", "key", "secret"} with a new secret (shown once); old tokens stop working."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        cred_id, key, secret = credentials.rotate_client(uow, key=key)
         emit({"id": cred_id, "key": key, "secret": secret})

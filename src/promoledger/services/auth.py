@@ -1,19 +1,28 @@
 """Authentication: Basic till credentials, OAuth client tokens, throttling, the verified cache.
 
 The slow salted hash (argon2id) is only computed on a cache miss. Every request still reads
-the credential row (one indexed lookup), so disabling or rotating a credential takes effect
-on the very next request, in every process that shares the database.
+the credential row together with its failure count (one indexed statement), so disabling,
+rotating or throttling a credential takes effect on the very next request, in every process
+that shares the database.
+
+Failures that name a credential (a Basic user name, a client key, or a token this server
+signed) are counted and audited as AUTH_FAILED; anonymous garbage (no credential, an unreadable
+header, a token we never signed) is refused without a database write, so it cannot be used to
+flood the audit trail. Secrets never reach a log line or an audit row.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+import math
+import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,10 +42,13 @@ from promoledger.store.uow import UnitOfWork
 
 MAX_TOKEN_TTL = 30 * 24 * 3600
 DEFAULT_TOKEN_TTL = 3600
+MAX_NAME_LENGTH = 200
+_MAX_SECRET_LENGTH = 1024
 _ALGORITHM = "HS256"
-# A hash to verify against when the name is unknown, so unknown and known names cost the same.
+_REQUIRED_CLAIMS = ["iss", "iat", "exp", "jti", "sub", "client_id", "org_id", "ver"]
+_MD5_HEX = re.compile(r"[0-9A-Fa-f]{32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("promoledger-dummy")
 
 
 def hash_secret(secret: str) -> str:
@@ -46,6 +58,17 @@ def hash_secret(secret: str) -> str:
 def md5_hex(password: str) -> str:
     """What a Capillary client sends as the Basic password: the lowercase hex MD5."""
     return hashlib.md5(password.encode(), usedforsecurity=False).hexdigest()
+
+
+def valid_name(name: str) -> bool:
+    """A credential name that can be stored, sent in a Basic header and counted for throttling."""
+    return 0 < len(name) <= MAX_NAME_LENGTH and not _CONTROL.search(name)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so unknown and known names cost the same."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,114 +83,189 @@ class Authenticator:
     def __init__(self, uow: UnitOfWork, settings: Settings) -> None:
         self._uow = uow
         self._settings = settings
+        # (kind, name, sha256(secret)) -> the secret_hash it was verified against. A rotation
+        # changes secret_hash, so a stale entry can never match the row read on the request.
         self._verified: TTLCache[tuple[str, str, bytes], str] = TTLCache(
             maxsize=10_000, ttl=max(settings.credential_cache_seconds, 0.001)
         )
         self._lock = threading.Lock()
         self._keys: dict[str, bytes] = {}
         self._current_kid: str | None = None
+        self._pruned_window: datetime | None = None
 
     # --- Basic ---------------------------------------------------------------------------
-    def authenticate_basic(self, header_value: str) -> Principal:
+    def authenticate_basic(self, header_value: str, *, request_id: str | None = None) -> Principal:
         name, secret = _split_basic(header_value)
-        with self._uow.read() as conn:
-            row = store.by_name(conn, CredentialKind.TILL.value, name)
-        return self._check_secret(CredentialKind.TILL, name, secret, row)
+        if _MD5_HEX.fullmatch(secret):
+            secret = secret.lower()  # some clients send the digest in upper case
+        return _principal(self._login(CredentialKind.TILL, name, secret, request_id))
 
     # --- OAuth ---------------------------------------------------------------------------
-    def issue_token(self, key: str, secret: str) -> IssuedToken:
-        with self._uow.read() as conn:
-            row = store.by_name(conn, CredentialKind.CLIENT.value, key)
-        principal = self._check_secret(CredentialKind.CLIENT, key, secret, row)
-        assert row is not None
+    def issue_token(self, key: str, secret: str, *, request_id: str | None = None) -> IssuedToken:
+        if not valid_name(key) or not secret or len(secret) > _MAX_SECRET_LENGTH:
+            raise AuthenticationFailed()
+        row = self._login(CredentialKind.CLIENT, key, secret, request_id)
         ttl = min(int(row.token_ttl_seconds), MAX_TOKEN_TTL)
-        now = datetime.now(UTC)
+        now = int(datetime.now(UTC).timestamp())
         kid, signing_secret = self._signing_key()
         claims = {
             "iss": self._settings.token_issuer,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(seconds=ttl)).timestamp()),
+            "iat": now,
+            "exp": now + ttl,
             "jti": secrets.token_hex(16),
-            "sub": str(principal.credential_id),
-            "client_id": principal.name,
-            "org_id": principal.org_id,
+            "sub": str(row.id),
+            "client_id": row.name,
+            "org_id": int(row.org_id),
+            "ver": _secret_version(row.secret_hash),
         }
         token = jwt.encode(claims, signing_secret, algorithm=_ALGORITHM, headers={"kid": kid})
         return IssuedToken(access_token=token, ttl_seconds=ttl)
 
-    def authenticate_token(self, token: str) -> Principal:
+    def authenticate_token(self, token: str, *, request_id: str | None = None) -> Principal:
+        claims = self._verified_claims(token, request_id)
+        try:
+            credential_id = int(claims["sub"])
+            org_id = int(claims["org_id"])
+            version = str(claims["ver"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AuthenticationFailed(TOKEN_INVALID) from exc
+        with self._uow.read() as conn:
+            row = store.by_id(conn, credential_id)
+        reason = _token_refusal(row, org_id, version)
+        if reason is not None:
+            self._note_token_failure(reason, row, request_id)
+            raise AuthenticationFailed(TOKEN_INVALID)
+        assert row is not None
+        return _principal(row)
+
+    def _verified_claims(self, token: str, request_id: str | None) -> dict[str, Any]:
+        """The claims of a token this server signed, or 401 (audited only when it is ours)."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            key = self._key_for(str(kid)) if kid else None
+            key = self._key_for(kid) if isinstance(kid, str) else None
             if key is None:
-                raise AuthenticationFailed(TOKEN_INVALID)
-            claims = jwt.decode(
+                raise AuthenticationFailed(TOKEN_INVALID)  # not signed by any key of ours
+            return jwt.decode(
                 token,
                 key,
                 algorithms=[_ALGORITHM],  # pinned: "none" and algorithm swaps are refused
                 issuer=self._settings.token_issuer,
-                options={"require": ["exp", "iat", "iss", "sub", "jti"]},
+                options={"require": _REQUIRED_CLAIMS},
             )
-            credential_id = int(claims["sub"])
-            org_id = int(claims["org_id"])
-        except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+        except jwt.ExpiredSignatureError as exc:
+            # The signature is good, so the subject can be trusted enough to attribute it.
+            subject = jwt.decode(
+                token, key, algorithms=[_ALGORITHM], options={"verify_exp": False}
+            ).get("sub")
+            row = None
+            if isinstance(subject, str) and subject.isdigit():
+                with self._uow.read() as conn:
+                    row = store.by_id(conn, int(subject))
+            self._note_token_failure("token_expired", row, request_id)
             raise AuthenticationFailed(TOKEN_INVALID) from exc
-        with self._uow.read() as conn:
-            row = store.by_id(conn, credential_id)
-        if row is None or row.disabled or row.kind != CredentialKind.CLIENT or row.org_id != org_id:
-            raise AuthenticationFailed(TOKEN_INVALID)
-        return _principal(row)
+        except (jwt.PyJWTError, UnicodeError, ValueError) as exc:
+            raise AuthenticationFailed(TOKEN_INVALID) from exc
 
     # --- internals -----------------------------------------------------------------------
-    def _check_secret(
-        self, kind: CredentialKind, name: str, secret: str, row: Row[Any] | None
-    ) -> Principal:
-        digest = hashlib.sha256(secret.encode()).digest()
-        cache_key = (kind.value, name, digest)
+    def _login(
+        self, kind: CredentialKind, name: str, secret: str, request_id: str | None
+    ) -> Row[Any]:
+        """Check one name/secret pair; the row on success, else 401 (or 429 when throttled)."""
+        window = self._window_start()
+        counted_from = window - timedelta(seconds=self._settings.auth_failure_window_seconds)
+        with self._uow.read() as conn:
+            row = store.for_login(conn, kind.value, name, counted_from)
+            failures = (
+                int(row.failures)
+                if row is not None
+                else store.failures_since(conn, name, counted_from)
+            )
+        # Throttling wins over everything, a cached correct secret included: a name under
+        # attack is closed until its failures age out, whoever knocks.
+        if failures >= self._settings.auth_failure_limit:
+            raise Throttled(retry_after=self._retry_after(name, window))
+        cache_key = (kind.value, name, hashlib.sha256(secret.encode()).digest())
         if row is not None and not row.disabled:
-            cached_hash = self._verified.get(cache_key)
-            # A rotated secret changes secret_hash, which invalidates the cached verification.
+            with self._lock:
+                cached_hash = self._verified.get(cache_key)
             if cached_hash is not None and hmac.compare_digest(cached_hash, row.secret_hash):
-                return _principal(row)
-        self._refuse_if_throttled(name)
-        ok = _verify(row.secret_hash if row is not None else _DUMMY_HASH, secret)
+                return row
+        ok = _verify(row.secret_hash if row is not None else _dummy_hash(), secret)
         if row is None or row.disabled or not ok:
-            self._note_failure(name, row)
+            reason = "unknown" if row is None else "disabled" if row.disabled else "wrong_secret"
+            self._note_failure(
+                reason=reason,
+                row=row,
+                kind=kind.value,
+                name=name,
+                request_id=request_id,
+                window=window,
+            )
             raise AuthenticationFailed()
         with self._lock:
             self._verified[cache_key] = row.secret_hash
-        return _principal(row)
+        return row
 
-    def _window(self) -> datetime:
+    def _note_token_failure(
+        self, reason: str, row: Row[Any] | None, request_id: str | None
+    ) -> None:
+        """Tokens cannot be guessed, so their failures are audited but not throttled."""
+        name = row.name if row is not None else None
+        self._note_failure(
+            reason=reason,
+            row=row,
+            kind=CredentialKind.CLIENT.value,
+            name=name,
+            request_id=request_id,
+        )
+
+    # Failures are counted in fixed windows; the current and the previous window both count,
+    # so a burst cannot straddle a window boundary to get twice the limit.
+    def _window_start(self) -> datetime:
         span = self._settings.auth_failure_window_seconds
         now = int(datetime.now(UTC).timestamp())
         return datetime.fromtimestamp(now - now % span, UTC)
 
-    def _refuse_if_throttled(self, name: str) -> None:
-        window = self._window()
+    def _retry_after(self, name: str, window: datetime) -> int:
+        """Seconds until the failures still counting drop below the limit."""
+        span = timedelta(seconds=self._settings.auth_failure_window_seconds)
         with self._uow.read() as conn:
-            failures = store.failures_since(conn, name, window)
-        if failures >= self._settings.auth_failure_limit:
-            span = self._settings.auth_failure_window_seconds
-            retry = int((window + timedelta(seconds=span) - datetime.now(UTC)).total_seconds()) + 1
-            raise Throttled(retry_after=max(retry, 1))
+            current = store.failures_since(conn, name, window)
+        # The current window keeps counting (as the previous one) through the next window.
+        end = window + span * (2 if current >= self._settings.auth_failure_limit else 1)
+        return max(math.ceil((end - datetime.now(UTC)).total_seconds()), 1)
 
-    def _note_failure(self, name: str, row: Row[Any] | None) -> None:
-        ctx = Context(org_id=row.org_id if row is not None else None, actor_kind="ANONYMOUS")
+    def _note_failure(
+        self,
+        *,
+        reason: str,
+        row: Row[Any] | None,
+        kind: str,
+        name: str | None,
+        request_id: str | None,
+        window: datetime | None = None,
+    ) -> None:
+        """Audit the failure and, given a window, count it against the name (throttling)."""
+        ctx = Context(org_id=int(row.org_id) if row is not None else None, actor_kind="ANONYMOUS")
+        if request_id:
+            ctx = replace(ctx, request_id=request_id)
+        detail: dict[str, Any] = {"reason": reason, "kind": kind}
+        if name is not None:
+            detail["name"] = name[:MAX_NAME_LENGTH]
+        change = audit.Change(
+            action="AUTH_FAILED",
+            entity_type="CREDENTIAL",
+            entity_id=int(row.id) if row is not None else None,
+            detail=detail,
+        )
         with self._uow.write() as conn:
-            store.add_failure(conn, name, self._window())
-            audit.record(
-                conn,
-                ctx,
-                [
-                    audit.Change(
-                        action="AUTH_FAILED",
-                        entity_type="CREDENTIAL",
-                        entity_id=row.id if row is not None else None,
-                        detail={"name": name[:200]},
-                    )
-                ],
-            )
+            if name is not None and window is not None:
+                if self._pruned_window != window:
+                    span = timedelta(seconds=self._settings.auth_failure_window_seconds)
+                    store.prune_failures(conn, before=window - span)
+                    self._pruned_window = window
+                store.add_failure(conn, name, window)
+            audit.record(conn, ctx, [change])
 
     def _signing_key(self) -> tuple[str, bytes]:
         if self._current_kid is None:
@@ -194,6 +292,22 @@ class Authenticator:
             self._current_kid = rows[-1].kid
 
 
+def _token_refusal(row: Row[Any] | None, org_id: int, version: str) -> str | None:
+    """Why a correctly signed token no longer authenticates, or None when it does."""
+    if row is None or row.kind != CredentialKind.CLIENT or int(row.org_id) != org_id:
+        return "token_subject"
+    if row.disabled:
+        return "disabled"
+    if not hmac.compare_digest(version, _secret_version(row.secret_hash)):
+        return "token_rotated"  # the client's secret was rotated after the token was issued
+    return None
+
+
+def _secret_version(secret_hash: str) -> str:
+    """Ties a token to the secret it was issued for: rotating the secret revokes its tokens."""
+    return hashlib.sha256(secret_hash.encode()).hexdigest()[:16]
+
+
 def _principal(row: Row[Any]) -> Principal:
     return Principal(
         org_id=int(row.org_id),
@@ -218,6 +332,6 @@ def _split_basic(header_value: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise AuthenticationFailed() from exc
     name, sep, secret = decoded.partition(":")
-    if not sep or not name or not secret:
+    if not sep or not valid_name(name) or not secret or len(secret) > _MAX_SECRET_LENGTH:
         raise AuthenticationFailed()
     return name, secret

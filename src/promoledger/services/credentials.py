@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.domain.context import Context
 from promoledger.domain.errors import DUPLICATE, VALIDATION, Conflict, Invalid, NotFound
 from promoledger.domain.vocabulary import Access, CredentialKind
-from promoledger.services.auth import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, hash_secret, md5_hex
+from promoledger.services.auth import (
+    DEFAULT_TOKEN_TTL,
+    MAX_TOKEN_TTL,
+    hash_secret,
+    md5_hex,
+    valid_name,
+)
 from promoledger.store import audit
 from promoledger.store import credentials as store
 from promoledger.store.tables import orgs
@@ -55,6 +62,8 @@ def create_till(
     uow: UnitOfWork, *, org_id: int, code: str, password: str, access: AccessGroup
 ) -> int:
     """Store a slow hash of md5hex(password): the value a Capillary client sends."""
+    _check_till_code(code)
+    _check_password(password)
     return _create(
         uow,
         org_id=org_id,
@@ -84,6 +93,116 @@ def create_client(
         ttl=ttl,
     )
     return cred_id, key, secret
+
+
+def list_credentials(
+    uow: UnitOfWork, *, kind: CredentialKind, org_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every till or client (of one org, or all), as an operator may see it: no secret, no hash."""
+    with uow.read() as conn:
+        return [_public(row) for row in store.list_public(conn, kind.value, org_id)]
+
+
+def set_disabled(
+    uow: UnitOfWork, *, kind: CredentialKind, name: str, disabled: bool
+) -> dict[str, Any]:
+    """Disable or re-enable a credential; refused from its very next request on, everywhere.
+
+    Audited only when the state actually changes (disabling a disabled till is a no-op).
+    """
+    with uow.write() as conn:
+        row = _existing(conn, kind, name)
+        if store.set_disabled(conn, row.id, disabled):
+            audit.record(
+                conn,
+                Context.operator(row.org_id),
+                [
+                    audit.Change(
+                        "CREDENTIAL_DISABLED" if disabled else "CREDENTIAL_ENABLED",
+                        "CREDENTIAL",
+                        row.id,
+                        old_status=_status(row.disabled),
+                        new_status=_status(disabled),
+                        detail={"kind": kind.value, "name": name},
+                    )
+                ],
+            )
+        after = store.by_name(conn, kind.value, name)
+        assert after is not None
+        return _public(after)
+
+
+def rotate_till(uow: UnitOfWork, *, code: str, password: str) -> int:
+    """Give a till a new password; the old one is refused from the next request on."""
+    _check_password(password)
+    return _rotate(uow, kind=CredentialKind.TILL, name=code, secret=md5_hex(password))
+
+
+def rotate_client(uow: UnitOfWork, *, key: str) -> tuple[int, str, str]:
+    """A new secret for a client (returned once); its tokens issued so far stop working."""
+    secret = secrets.token_urlsafe(32)
+    cred_id = _rotate(uow, kind=CredentialKind.CLIENT, name=key, secret=secret)
+    return cred_id, key, secret
+
+
+def _rotate(uow: UnitOfWork, *, kind: CredentialKind, name: str, secret: str) -> int:
+    secret_hash = hash_secret(secret)  # slow on purpose; outside the write transaction
+    with uow.write() as conn:
+        row = _existing(conn, kind, name)
+        store.update_credential(conn, row.id, secret_hash=secret_hash)
+        audit.record(
+            conn,
+            Context.operator(row.org_id),
+            [
+                audit.Change(
+                    "CREDENTIAL_ROTATED",
+                    "CREDENTIAL",
+                    row.id,
+                    detail={"kind": kind.value, "name": name},
+                )
+            ],
+        )
+    return int(row.id)
+
+
+def _existing(conn: Connection, kind: CredentialKind, name: str) -> store.AnyRow:
+    row = store.by_name(conn, kind.value, name)
+    if row is None:
+        raise NotFound(kind.value.lower())
+    return row
+
+
+def _public(row: store.AnyRow) -> dict[str, Any]:
+    return {
+        "id": int(row.id),
+        "orgId": int(row.org_id),
+        "kind": row.kind,
+        "name": row.name,
+        "access": {"customer": row.customer_access, "config": row.config_access},
+        "tokenTtlSeconds": int(row.token_ttl_seconds) if row.kind == "CLIENT" else None,
+        "disabled": bool(row.disabled),
+        "createdAt": row.created_at.isoformat(),
+        "updatedAt": row.updated_at.isoformat(),
+    }
+
+
+def _status(disabled: bool) -> str:
+    return "DISABLED" if disabled else "ACTIVE"
+
+
+def _check_till_code(code: str) -> None:
+    # The code is the Basic user name: a colon would split it, control characters cannot be sent.
+    if not valid_name(code) or ":" in code or code != code.strip():
+        raise Invalid(
+            VALIDATION,
+            detail="till code must be 1-200 printable characters without ':' or surrounding spaces",
+            field="code",
+        )
+
+
+def _check_password(password: str) -> None:
+    if not password:
+        raise Invalid(VALIDATION, detail="password must not be empty", field="password")
 
 
 def _create(
