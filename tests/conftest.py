@@ -15,12 +15,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 
 from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
+from promoledger.services import auth as auth_service
 from promoledger.settings import Settings
 from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
@@ -62,6 +64,12 @@ def _worker() -> str:
     # Unique per checkout and per xdist worker, so parallel runs never drop each other's database.
     checkout = hashlib.sha1(str(Path(__file__).resolve()).encode(), usedforsecurity=False)
     return f"{checkout.hexdigest()[:8]}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, at test-sized cost: the suite hashes and verifies hundreds of secrets."""
+    monkeypatch.setattr(auth_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
 
 
 @pytest.fixture(scope="session")

@@ -81,15 +81,6 @@ def app(settings: Settings, runtime: Runtime) -> FastAPI:
     return with_probes(create_app(settings, runtime=runtime))
 
 
-@pytest.fixture
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, at test-sized cost: these tests hash and verify hundreds of secrets."""
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
-
-
-pytestmark = pytest.mark.usefixtures("cheap_argon2")
-
-
 def basic(code: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{code}:{secret}".encode()).decode()}
 

@@ -20,7 +20,6 @@ from tests.test_auth import (
     AUTH_FAILED_BODY,
     PROBES,
     basic,
-    cheap_argon2,  # noqa: F401 (fixture)
     with_probes,
 )
 
@@ -30,9 +29,6 @@ except ImportError:  # pragma: no cover - older FastAPI lists every route flat
     iter_route_contexts = iter  # type: ignore[assignment]
 
 OPEN_PATHS = {"/healthz", "/readyz", GENERATE_PATH}
-
-
-pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture

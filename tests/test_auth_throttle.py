@@ -19,7 +19,6 @@ from promoledger.store import tables as t
 from tests.factories import World
 from tests.test_auth import (
     basic,
-    cheap_argon2,  # noqa: F401 (fixture)
     with_probes,
 )
 
@@ -36,9 +35,6 @@ def settings(database_url: str) -> Settings:
         auth_failure_limit=LIMIT,
         auth_failure_window_seconds=WINDOW,
     )
-
-
-pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture

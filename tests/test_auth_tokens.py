@@ -22,7 +22,6 @@ from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.factories import Caller, World
 from tests.test_auth import (
-    cheap_argon2,  # noqa: F401 (fixture)
     with_probes,
 )
 
@@ -46,9 +45,6 @@ V3_AUTH_FAILED = {
         }
     ],
 }
-
-
-pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture

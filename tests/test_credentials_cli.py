@@ -21,15 +21,11 @@ from promoledger.settings import Settings
 from tests.factories import World
 from tests.test_auth import (
     basic,
-    cheap_argon2,  # noqa: F401 (fixture)
     with_probes,
 )
 
 PROBE = "/v2/_probe/customer"
 GENERATE = "/v3/oauth/token/generate"
-
-
-pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture
