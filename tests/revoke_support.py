@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -126,3 +128,18 @@ NOT_FOUND = (8015, "Customer not found for the given identifiers")
 # PostgreSQL-only tests: parametrize the conftest's backend fixture with its PostgreSQL param
 # only (it keeps its "unreachable → skip" mark).
 pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
+
+
+def wait_until_blocked(url: str, timeout: float = 10.0) -> None:
+    """Wait until some session of this PostgreSQL database waits on a lock."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the request never blocked on the concurrent writer")

@@ -39,6 +39,7 @@ from tests.revoke_support import (
     failed,
     make_shop,
     pg_only,
+    wait_until_blocked,
 )
 
 
@@ -139,20 +140,6 @@ def test_concurrent_revoke_enrol_succeeds_once(world: World) -> None:
 # --- PostgreSQL: a writer between our read and our UPDATE ---------------------------------
 
 
-def _wait_until_blocked(url: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the request never blocked on the concurrent writer")
-
-
 @pg_only
 @pytest.mark.parametrize("named", [True, False])
 def test_returning_is_the_arbiter(
@@ -171,7 +158,7 @@ def test_returning_is_the_arbiter(
         )
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(shop.post, body)
-            _wait_until_blocked(database_url)
+            wait_until_blocked(database_url)
             rival.commit()
             response = pending.result(timeout=30)
 
