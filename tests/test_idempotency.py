@@ -263,3 +263,21 @@ def test_a_repeat_while_the_first_runs_is_409_then_replays(world: World, databas
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.content == done.content
     assert len(world.audit(action="REVOKE_EARN")) == 1
+
+
+def test_concurrent_repeats_of_one_key_execute_once(world: World) -> None:
+    shop = make_shop(world)
+    [c] = shop.customers()
+    earns = [shop.earn(c) for _ in range(3)]
+    body = shop.body("REVOKE_EARN", [entry(c)])
+    key = {"Idempotency-Key": "k-race"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: shop.post(body, headers=key), range(6)))
+
+    done = [r for r in responses if r.status_code == 200]
+    assert {r.status_code for r in responses} <= {200, 409}
+    assert all(r.json() == IN_FLIGHT for r in responses if r.status_code == 409)
+    assert len({r.content for r in done}) == 1
+    assert sum("idempotent-replayed" not in r.headers for r in done) == 1
+    assert done[0].json()["response"][0]["result"]["revokedEarnIds"] == earns
+    assert len(world.audit(action="REVOKE_EARN")) == 3

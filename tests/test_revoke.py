@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -388,7 +390,9 @@ def test_other_bulk_actions_are_rejected(world: World, action: str | None) -> No
         (lambda b: b.update(customers=[{"identifierValue": "1"}] * 101), 1060),
     ],
 )
-def test_request_level_failures_reject_the_whole_request(world: World, mutate, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_request_level_failures_reject_the_whole_request(
+    world: World, mutate: Callable[[dict[str, Any]], Any], code: int
+) -> None:
     shop = make_shop(world)
     [c] = shop.customers()
     earn = shop.earn(c)
