@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from promoledger.cli.main import app
 from promoledger.services.auth import md5_hex
+from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.factories import World
 
@@ -54,3 +57,9 @@ def test_org_create_with_its_first_till(
     half = runner.invoke(app, [*args, "--till-code", "x"])
     assert half.exit_code == 1
     assert len(world.rows(t.orgs)) == 1
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"PROMOLEDGER_{name.upper()}" in readme, name

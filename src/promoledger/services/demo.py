@@ -237,44 +237,37 @@ def _seed_ledger(
     now = utcnow()
     enrolled, direct = customer_ids[: CUSTOMERS // 2], customer_ids[CUSTOMERS // 2 :]
     with uow.write() as conn:
-        enrolment_ids = seed.insert_enrolments(
+        made = seed.insert_enrolments(
             conn,
             [_record(welcome, cid, now, welcome.enrolment_expires_at(now)) for cid in enrolled],
         )
-        under = dict(zip(enrolled, enrolment_ids, strict=True))
-        welcome_earners = [enrolled[0], *enrolled[:6]]
+        under = {int(r.customer_id): int(r.id) for r in made}  # one enrolment per customer
         welcome_earns = [
             {**_record(welcome, cid, now, welcome.earn_expires_at(now)), "enrolment_id": under[cid]}
-            for cid in welcome_earners
+            for cid in [enrolled[0], *enrolled[:6]]
         ]
         instant_earns = [
             {**_record(instant, cid, now, instant.earn_expires_at(now)), "enrolment_id": None}
             for cid in direct
         ]
-        earn_ids = seed.insert_earns(conn, [*welcome_earns, *instant_earns])
-        earn_rows = [*welcome_earns, *instant_earns]
-        changes = [
-            audit.Change(
-                "ENROL",
-                "ENROLMENT",
-                eid,
-                customer_id=cid,
-                promotion_id=welcome.id,
-                new_status="ACTIVE",
-            )
-            for cid, eid in under.items()
-        ] + [
-            audit.Change(
-                "EARN",
-                "EARN",
-                eid,
-                customer_id=row["customer_id"],
-                promotion_id=row["promotion_id"],
-                new_status="ACTIVE",
-            )
-            for eid, row in zip(earn_ids, earn_rows, strict=True)
-        ]
-        audit.record(conn, ctx, changes, at=now)
+        earned = seed.insert_earns(conn, [*welcome_earns, *instant_earns])
+        audit.record(
+            conn,
+            ctx,
+            [
+                audit.Change(
+                    action,
+                    entity,
+                    int(r.id),
+                    customer_id=int(r.customer_id),
+                    promotion_id=int(r.promotion_id),
+                    new_status="ACTIVE",
+                )
+                for action, entity, rows in (("ENROL", "ENROLMENT", made), ("EARN", "EARN", earned))
+                for r in rows
+            ],
+            at=now,
+        )
 
 
 def _record(promotion: Promotion, customer_id: int, now: Any, expires_at: Any) -> dict[str, Any]:

@@ -32,11 +32,27 @@ def taken(conn: Connection, *, org_id: int, column: str, values: Collection[str]
 
 
 def insert_customers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert many customers; the ids come back in the order of ``rows``."""
+    """Insert many customers (batched multi-row INSERTs); the ids come back in ``rows`` order.
+
+    RETURNING order is not guaranteed on every backend, and asking SQLAlchemy to sort it makes
+    SQLite fall back to one INSERT per row; instead each returned id is matched back to its row
+    through the row's first identifier, which is unique within the org.
+    """
     if not rows:
         return []
-    stmt = insert(customers).returning(customers.c.id, sort_by_parameter_order=True)
-    return [int(r.id) for r in conn.execute(stmt, list(rows))]
+    stmt = insert(customers).returning(
+        customers.c.id, customers.c.mobile, customers.c.email, customers.c.external_id
+    )
+    id_of: dict[tuple[str, str], int] = {}
+    for returned in conn.execute(stmt, list(rows)):
+        column = _first_identifier(returned._mapping)
+        id_of[(column, returned._mapping[column])] = int(returned.id)
+    keys = [(column, row[column]) for row in rows for column in [_first_identifier(row)]]
+    return [id_of[key] for key in keys]
+
+
+def _first_identifier(row: Mapping[Any, Any]) -> str:
+    return next(column for column in IDENTIFIER_COLUMNS if row[column] is not None)
 
 
 def insert_sources(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

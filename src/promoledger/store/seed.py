@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, Table, insert, select
 
 from promoledger.store.tables import customers, earns, enrolments, orgs, programs
 
 
-def insert_enrolments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert ACTIVE enrolments; ids come back in the order of ``rows``."""
-    if not rows:
-        return []
-    stmt = insert(enrolments).returning(enrolments.c.id, sort_by_parameter_order=True)
-    return [int(r.id) for r in conn.execute(stmt, list(rows))]
+def insert_enrolments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
+    """Insert enrolments; returns (id, customer_id, promotion_id) rows, in no particular order."""
+    return _insert(conn, enrolments, rows)
 
 
-def insert_earns(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def insert_earns(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
+    """Insert earns; returns (id, customer_id, promotion_id) rows, in no particular order."""
+    return _insert(conn, earns, rows)
+
+
+def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
     if not rows:
         return []
-    stmt = insert(earns).returning(earns.c.id, sort_by_parameter_order=True)
-    return [int(r.id) for r in conn.execute(stmt, list(rows))]
+    stmt = insert(table).returning(table.c.id, table.c.customer_id, table.c.promotion_id)
+    return list(conn.execute(stmt, list(rows)).all())
 
 
 def any_org_id(conn: Connection) -> int | None:
