@@ -392,3 +392,34 @@ def test_idempotent_program_create(client: TestClient, world: World, admin: Call
     assert second.json() == first.json()
     assert second.headers.get("idempotent-replayed") == "true"
     assert len(world.rows(t.programs)) == 1
+
+
+def test_hostile_input_is_refused_not_crashed(
+    client: TestClient, world: World, admin: Caller
+) -> None:
+    """Values each database would choke on (NUL in text, dates past year 9999) are 422s."""
+    program_id = _program(client, admin)
+    promotions = f"/admin/v1/programs/{program_id}/promotions"
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("/admin/v1/programs", {"name": "a\x00b"}, "name"),
+        (promotions, {"name": "x", "type": "GENERIC", "identifier": "a\x00"}, "identifier"),
+        (
+            promotions,
+            {"name": "x", "type": "GENERIC", "endDate": "9999-12-31T23:00:00-05:00"},
+            "endDate",
+        ),
+        ("/admin/v1/customers", {"customers": [{"mobile": "1\x00"}]}, "customers.0.mobile"),
+    ]
+    for url, body, field in cases:
+        response = client.post(url, json=body, headers=admin.headers)
+        assert response.status_code == 422, (body, response.text)
+        assert _error(response)["field"] == field
+    reader = world.till(admin.org_id, access="config:read")
+    for params, field in (
+        ({"action": "A\x00"}, "action"),
+        ({"since": "9999-12-31T23:00:00-05:00"}, "since"),
+    ):
+        response = client.get("/admin/v1/audit", params=params, headers=reader.headers)
+        assert response.status_code == 422, (params, response.text)
+        assert _error(response)["field"] == field
+    assert len(world.rows(t.programs)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -20,8 +21,12 @@ runner = CliRunner()
 def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("serve", "db", "org", "till", "client", "demo"):
-        assert command in result.stdout
+    listed = set(re.findall(r"^│ (\w+) ", result.stdout, flags=re.MULTILINE))
+    assert listed == {"serve", "db", "org", "till", "client", "demo"}
+    for group, command in (("db", "upgrade"), ("org", "create"), ("till", "create")):
+        sub = runner.invoke(app, [group, "--help"])
+        assert sub.exit_code == 0
+        assert command in sub.stdout
 
 
 def test_org_create_prints_its_id(database_url: str, world: World) -> None:

@@ -23,7 +23,7 @@ def list_audit(
     runtime: RuntimeDep,
     customer_id: Annotated[int | None, Query(alias="customerId", ge=1, le=MAX_ID)] = None,
     promotion_id: Annotated[int | None, Query(alias="promotionId", ge=1, le=MAX_ID)] = None,
-    action: Annotated[str | None, Query(max_length=40)] = None,
+    action: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z_]+$")] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; no zone means UTC.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=40)] = None,

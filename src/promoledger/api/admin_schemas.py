@@ -31,10 +31,21 @@ def _as_utc(value: datetime | None) -> datetime | None:
     """A date without a zone is read as UTC; every date goes out as UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise ValueError("date is out of range") from exc
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class _In(BaseModel):
@@ -52,7 +63,7 @@ class _Out(BaseModel):
 
 # --- programs ---------------------------------------------------------------------------------
 class ProgramCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class ProgramPublic(_Out):
@@ -95,12 +106,12 @@ class Expiry(_In):
 
 
 class PromotionCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
-    type: str = Field(
+    name: Text = Field(min_length=1, max_length=200)
+    type: Text = Field(
         description="ENROL_AND_ISSUE (LOYALTY_EARNING, ISSUE_AND_EARN), "
         "DIRECT_ISSUE (LOYALTY, DIRECT_EARN) or GENERIC."
     )
-    identifier: str | None = Field(default=None, max_length=200)
+    identifier: Text | None = Field(default=None, max_length=200)
     active: bool = True
     start_date: UtcDatetime | None = None
     end_date: UtcDatetime | None = None
@@ -130,8 +141,8 @@ class PromotionCreate(_In):
 class PromotionUpdate(_In):
     """Only the fields present change; null clears a date or an expiry rule."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    type: str | None = Field(
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    type: Text | None = Field(
         default=None, description="Immutable: only the stored type is accepted."
     )
     active: bool | None = None
@@ -226,10 +237,10 @@ class PromotionList(_Out):
 
 # --- customers --------------------------------------------------------------------------------
 class CustomerCreate(_In):
-    mobile: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=320)
-    external_id: str | None = Field(default=None, max_length=200)
-    sources: list[str] = Field(default_factory=list, max_length=20)
+    mobile: Text | None = Field(default=None, max_length=64)
+    email: Text | None = Field(default=None, max_length=320)
+    external_id: Text | None = Field(default=None, max_length=200)
+    sources: list[Text] = Field(default_factory=list, max_length=20)
     program_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 

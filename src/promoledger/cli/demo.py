@@ -21,8 +21,11 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="Server address the printed curl line targets.")
         ] = demo_service.DEFAULT_BASE_URL,
     ) -> None:
-        """Create a demo org (program, both promotion types, 20 customers with enrolments and
-        earns) and print its ids, the till credentials and a working curl line."""
+        """Create a ready demo org and print its credentials and a working curl line.
+
+        The org gets a program, an ENROL_AND_ISSUE and a DIRECT_ISSUE promotion and 20
+        customers with enrolments and earns; the till is demo-till / demo-password.
+        """
         with domain_errors(), unit_of_work(ctx) as uow:
             world = demo_service.load(uow, if_empty=if_empty)
         if world is None:

@@ -36,8 +36,11 @@ def list_events(
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(VALIDATION, detail=f"limit must be 1..{MAX_PAGE}", field="limit")
     before_id = _decode(cursor) if cursor else None
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
+    if since is not None:
+        try:
+            since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+        except OverflowError as exc:
+            raise Invalid(VALIDATION, detail="since is out of range", field="since") from exc
     with uow.read() as conn:
         # One row more than asked tells whether another page exists without a count query.
         rows = list(
