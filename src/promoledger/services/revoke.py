@@ -99,7 +99,6 @@ def _decide_and_apply(
     enrolments = store.revoke_enrolments(
         conn,
         plan.enrolments.keys(),
-        promotion_id=promotion_id,
         now=now,
         actor=ctx.actor,
         request_id=ctx.request_id,
@@ -107,7 +106,6 @@ def _decide_and_apply(
     earns = store.revoke_earns(
         conn,
         plan.earns.keys(),
-        promotion_id=promotion_id,
         now=now,
         actor=ctx.actor,
         request_id=ctx.request_id,

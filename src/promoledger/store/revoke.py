@@ -22,7 +22,6 @@ def revoke_enrolments(
     conn: Connection,
     ids: Collection[int],
     *,
-    promotion_id: int,
     now: datetime,
     actor: str,
     request_id: str,
@@ -31,7 +30,6 @@ def revoke_enrolments(
         conn,
         enrolments,
         ids,
-        promotion_id=promotion_id,
         now=now,
         actor=actor,
         request_id=request_id,
@@ -42,14 +40,11 @@ def revoke_earns(
     conn: Connection,
     ids: Collection[int],
     *,
-    promotion_id: int,
     now: datetime,
     actor: str,
     request_id: str,
 ) -> set[int]:
-    return _revoke(
-        conn, earns, ids, promotion_id=promotion_id, now=now, actor=actor, request_id=request_id
-    )
+    return _revoke(conn, earns, ids, now=now, actor=actor, request_id=request_id)
 
 
 def _revoke(
@@ -57,7 +52,6 @@ def _revoke(
     table: Table,
     ids: Collection[int],
     *,
-    promotion_id: int,
     now: datetime,
     actor: str,
     request_id: str,
@@ -68,8 +62,10 @@ def _revoke(
     stmt = (
         update(table)
         .where(
+            # By primary key only: the ids were read from this promotion's ledger under the
+            # customer lock. Adding promotion_id here made SQLite walk the whole promotion
+            # through the (promotion_id, ...) index instead of the 100 rowids: O(table).
             table.c.id.in_(sorted(ids)),
-            table.c.promotion_id == promotion_id,
             table.c.status == Status.ACTIVE.value,
         )
         .values(
