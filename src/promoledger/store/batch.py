@@ -15,6 +15,7 @@ from promoledger.store.tables import (
     programs,
     promotions,
 )
+from promoledger.store.types import storable
 
 _KEY_COLUMN = {
     IdentifierName.ID: customers.c.id,
@@ -35,7 +36,7 @@ def promotions_by_keys(
     keys = []
     if promotion_id is not None:
         keys.append(promotions.c.id == promotion_id)
-    if identifier is not None:
+    if identifier is not None and storable(identifier):
         keys.append(promotions.c.identifier == identifier)
     if not keys:
         return []
@@ -60,6 +61,7 @@ def members_by_identifier(
     transaction: every write on a customer serialises on that row, so two concurrent requests
     never both pass a per-customer limit check, and id order rules out deadlocks.
     """
+    values = [v for v in values if storable(v)]
     if not values:
         return {}
     key = _KEY_COLUMN[identifier]
@@ -72,7 +74,7 @@ def members_by_identifier(
                 program_members.c.program_id == program_id,
             ),
         )
-        .where(customers.c.org_id == org_id, key.in_(list(values)))
+        .where(customers.c.org_id == org_id, key.in_(values))
         .order_by(customers.c.id)
     )
     if lock and conn.dialect.name == "postgresql":
