@@ -23,7 +23,7 @@ install: $(STAMP) ## create the virtualenv and install promoledger with its dev 
 
 .PHONY: run
 run: $(STAMP) ## migrate ./promoledger.db, load the demo on first run, serve on :8000
-	$(BIN)/promoledger demo --if-empty
+	$(BIN)/promoledger demo --if-empty --base-url http://$(HOST):$(PORT)
 	$(BIN)/promoledger serve --host $(HOST) --port $(PORT)
 
 .PHONY: test

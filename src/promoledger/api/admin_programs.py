@@ -1,7 +1,107 @@
-"""Routes: placeholder, filled in by its issue."""
+"""/admin/v1 programs and promotions: parse, call one service, shape the answer."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from promoledger.api.admin_schemas import (
+    MAX_ID,
+    ProgramCreate,
+    ProgramList,
+    ProgramPublic,
+    PromotionCreate,
+    PromotionList,
+    PromotionPublic,
+    PromotionUpdate,
+)
+from promoledger.api.deps import ConfigRead, ConfigWrite, RuntimeDep
+from promoledger.api.extensions import mutate
+from promoledger.api.responses import OrjsonResponse, json_response
+from promoledger.services import programs, promotions
+
+router = APIRouter(prefix="/admin/v1", tags=["admin: programs and promotions"])
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post("/programs", status_code=201, response_model=ProgramPublic)
+async def create_program(
+    request: Request, principal: ConfigWrite, runtime: RuntimeDep, body: ProgramCreate
+) -> Response:
+    return await mutate(
+        request,
+        principal,
+        body=await request.body(),
+        run=lambda ctx: programs.create_program(runtime.uow, ctx, name=body.name),
+        render=lambda row: (201, ProgramPublic.from_row(row).wire()),
+    )
+
+
+@router.get("/programs", response_model=ProgramList)
+def list_programs(principal: ConfigRead, runtime: RuntimeDep) -> OrjsonResponse:
+    rows = programs.list_programs(runtime.uow, org_id=principal.org_id)
+    return json_response(ProgramList(programs=[ProgramPublic.from_row(r) for r in rows]).wire())
+
+
+@router.get("/programs/{program_id}", response_model=ProgramPublic)
+def get_program(program_id: PathId, principal: ConfigRead, runtime: RuntimeDep) -> OrjsonResponse:
+    row = programs.get_program(runtime.uow, org_id=principal.org_id, program_id=program_id)
+    return json_response(ProgramPublic.from_row(row).wire())
+
+
+@router.post("/programs/{program_id}/promotions", status_code=201, response_model=PromotionPublic)
+async def create_promotion(
+    program_id: PathId,
+    request: Request,
+    principal: ConfigWrite,
+    runtime: RuntimeDep,
+    body: PromotionCreate,
+) -> Response:
+    return await mutate(
+        request,
+        principal,
+        body=await request.body(),
+        run=lambda ctx: promotions.create_promotion(
+            runtime.uow, ctx, program_id=program_id, **body.service_args()
+        ),
+        render=lambda row: (201, PromotionPublic.from_row(row).wire()),
+    )
+
+
+@router.get("/programs/{program_id}/promotions", response_model=PromotionList)
+def list_promotions(
+    program_id: PathId, principal: ConfigRead, runtime: RuntimeDep
+) -> OrjsonResponse:
+    rows = promotions.list_promotions(runtime.uow, org_id=principal.org_id, program_id=program_id)
+    return json_response(
+        PromotionList(promotions=[PromotionPublic.from_row(r) for r in rows]).wire()
+    )
+
+
+@router.get("/promotions/{promotion_id}", response_model=PromotionPublic)
+def get_promotion(
+    promotion_id: PathId, principal: ConfigRead, runtime: RuntimeDep
+) -> OrjsonResponse:
+    row = promotions.get_promotion(runtime.uow, org_id=principal.org_id, promotion_id=promotion_id)
+    return json_response(PromotionPublic.from_row(row).wire())
+
+
+@router.patch("/promotions/{promotion_id}", response_model=PromotionPublic)
+async def update_promotion(
+    promotion_id: PathId,
+    request: Request,
+    principal: ConfigWrite,
+    runtime: RuntimeDep,
+    body: PromotionUpdate,
+) -> Response:
+    return await mutate(
+        request,
+        principal,
+        body=await request.body(),
+        run=lambda ctx: promotions.update_promotion(
+            runtime.uow, ctx, promotion_id=promotion_id, changes=body.changes()
+        ),
+        render=lambda row: (200, PromotionPublic.from_row(row).wire()),
+    )

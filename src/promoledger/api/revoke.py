@@ -1,7 +1,81 @@
-"""Routes: placeholder, filled in by its issue."""
+"""POST /v2/promotion/bulk/revokeEnrolAndEarn and /revokeDirectEarn (contract 3.1, 3.2)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Mapping
+from typing import Any
 
-router = APIRouter()
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from promoledger.api.capillary import bulk_envelope, openapi_body
+from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.extensions import mutate
+from promoledger.domain import errors as E
+from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction, parse_bulk_request
+from promoledger.domain.context import Context, Principal
+from promoledger.domain.errors import RequestRejected
+from promoledger.services import revoke as service
+
+router = APIRouter(tags=["revoke"])
+
+# revokeDirectEarn only ever revokes earns: bulkAction may be omitted (as for directEarn), and
+# when given must be REVOKE_EARN; anything else is a 400 like on revokeEnrolAndEarn.
+DIRECT_EARN_ACTIONS: Mapping[str, BulkAction] = {"REVOKE_EARN": BulkAction.REVOKE_EARN}
+
+
+@router.post(
+    "/v2/promotion/bulk/revokeEnrolAndEarn",
+    summary="Revoke enrolments (REVOKE_ENROL / REVOKE_ISSUAL) or earns (REVOKE_EARN) in bulk",
+    openapi_extra=openapi_body(),
+)
+async def revoke_enrol_and_earn(request: Request, principal: CustomerWrite) -> Response:
+    return await _revoke(request, principal, actions=REVOKE_ACTIONS, fixed=None)
+
+
+@router.post(
+    "/v2/promotion/bulk/revokeDirectEarn",
+    summary="Revoke earns in bulk, on either promotion type (bulkAction optional: REVOKE_EARN)",
+    openapi_extra=openapi_body(),
+)
+async def revoke_direct_earn(request: Request, principal: CustomerWrite) -> Response:
+    return await _revoke(
+        request, principal, actions=DIRECT_EARN_ACTIONS, fixed=BulkAction.REVOKE_EARN
+    )
+
+
+async def _revoke(
+    request: Request,
+    principal: Principal,
+    *,
+    actions: Mapping[str, BulkAction],
+    fixed: BulkAction | None,
+) -> Response:
+    runtime = get_runtime(request)
+    body = await request.body()
+
+    def run(ctx: Context) -> service.RevokeResult:
+        bulk = parse_bulk_request(
+            _decode(body),
+            actions=actions,
+            fixed_action=fixed,
+            batch_limit=runtime.settings.batch_limit,
+            with_earn_ids=True,
+        )
+        return service.revoke(runtime.uow, ctx, request=bulk)
+
+    return await mutate(request, principal, body=body, run=run, render=_render)
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRejected(E.INVALID_JSON) from exc
+
+
+def _render(result: service.RevokeResult) -> tuple[int, Any]:
+    return 200, bulk_envelope(
+        ref=result.ref, promotion=result.promotion, action=result.action, outcomes=result.outcomes
+    )

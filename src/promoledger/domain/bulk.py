@@ -76,7 +76,8 @@ def parse_bulk_request(
     with_earn_ids: bool = False,
 ) -> BulkRequest:
     """Parse a bulk body. ``actions`` maps accepted bulkAction spellings; None means the endpoint
-    takes no bulkAction and performs ``fixed_action``."""
+    takes no bulkAction and performs ``fixed_action``. With both, bulkAction is optional: absent
+    means ``fixed_action``, present must be one of ``actions``."""
     if not isinstance(payload, dict):
         raise RequestRejected(E.INVALID_JSON)
     _check_entity_type(payload.get("type"))
@@ -131,7 +132,7 @@ def _check_entity_type(value: Any) -> None:
 def _parse_action(
     value: Any, actions: Mapping[str, BulkAction] | None, fixed: BulkAction | None
 ) -> BulkAction:
-    if actions is None:
+    if actions is None or (value is None and fixed is not None):
         assert fixed is not None
         return fixed
     if isinstance(value, str) and value in actions:

@@ -1,10 +1,19 @@
-"""Idempotency-Key handling (contract 3.3): replay, mismatch (422), in flight (409), expiry."""
+"""Idempotency-Key handling (contract 3.3): replay, mismatch (422), in flight (409), expiry.
+
+The life of a key: ``begin`` claims it in its own short transaction (RUNNING); the request's
+service then calls ``seal`` inside *its* transaction, so the change and the stored answer
+commit or roll back together. A deterministic 4xx answer is stored by ``record_failure``
+(nothing changed, so a retry may as well replay it); a 503 or a crash ``release``s the claim
+so the client's retry runs for real.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
 
 from promoledger.domain.errors import IdempotencyInFlight, IdempotencyMismatch
 from promoledger.store import idempotency as store
@@ -13,7 +22,8 @@ from promoledger.store.uow import UnitOfWork
 
 # A RUNNING claim older than this belongs to a process that died mid-request; a retry may take
 # it over. It is longer than any request may run (the database pool and lock timeouts are
-# seconds), so a live request is never taken over.
+# seconds). Should a live request ever outlast it anyway, its ``seal`` finds the claim gone and
+# rolls its change back, so the key still answers for exactly one execution.
 STALE_AFTER = timedelta(seconds=60)
 
 
@@ -21,6 +31,16 @@ STALE_AFTER = timedelta(seconds=60)
 class Replay:
     status: int
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """This request owns ``key`` for ``credential_id`` since ``claimed_at``."""
+
+    credential_id: int
+    key: str
+    claimed_at: datetime
+    ttl: timedelta
 
 
 def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
@@ -33,13 +53,14 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 def begin(
     uow: UnitOfWork, *, credential_id: int, key: str, fingerprint: str, ttl_hours: int
-) -> Replay | None:
+) -> Claim | Replay:
     """Claim ``key`` for this request, or return the stored answer to replay.
 
     Raises IdempotencyMismatch (another body used this key) or IdempotencyInFlight.
     """
     now = utcnow()
-    expires = now + timedelta(hours=ttl_hours)
+    ttl = timedelta(hours=ttl_hours)
+    claim = Claim(credential_id, key, now, ttl)
     with uow.write() as conn:
         if store.claim(
             conn,
@@ -47,19 +68,17 @@ def begin(
             key=key,
             request_hash=fingerprint,
             now=now,
-            expires_at=expires,
-        ):
-            return None
-        if store.retake(
+            expires_at=now + ttl,
+        ) or store.retake(
             conn,
             credential_id=credential_id,
             key=key,
             request_hash=fingerprint,
             stale_before=now - STALE_AFTER,
             now=now,
-            expires_at=expires,
+            expires_at=now + ttl,
         ):
-            return None
+            return claim
         row = store.get(conn, credential_id, key)
     if row is None:  # released between our two statements; the client may simply retry
         raise IdempotencyInFlight()
@@ -70,16 +89,37 @@ def begin(
     return Replay(status=int(row.response_status), body=bytes(row.response_body))
 
 
-def release(uow: UnitOfWork, *, credential_id: int, key: str) -> None:
-    with uow.write() as conn:
-        store.release(conn, credential_id=credential_id, key=key)
+def seal(conn: Connection, claim: Claim, *, status: int, body: bytes) -> None:
+    """Store the answer in the request's own transaction. If the claim was taken over (this
+    request outlived ``STALE_AFTER``), raise, so the change rolls back with it."""
+    if not store.complete(
+        conn,
+        credential_id=claim.credential_id,
+        key=claim.key,
+        claimed_at=claim.claimed_at,
+        status=status,
+        body=body,
+        expires_at=utcnow() + claim.ttl,
+    ):
+        raise IdempotencyInFlight()
 
 
-def record_failure(
-    uow: UnitOfWork, *, credential_id: int, key: str, status: int, body: bytes
-) -> None:
+def record_failure(uow: UnitOfWork, claim: Claim, *, status: int, body: bytes) -> None:
     """A 4xx answer changed nothing and is deterministic: store it so a retry replays it."""
     with uow.write() as conn:
         store.complete(
-            conn, credential_id=credential_id, key=key, status=status, body=body, headers=None
+            conn,
+            credential_id=claim.credential_id,
+            key=claim.key,
+            claimed_at=claim.claimed_at,
+            status=status,
+            body=body,
+            expires_at=utcnow() + claim.ttl,
+        )
+
+
+def release(uow: UnitOfWork, claim: Claim) -> None:
+    with uow.write() as conn:
+        store.release(
+            conn, credential_id=claim.credential_id, key=claim.key, claimed_at=claim.claimed_at
         )

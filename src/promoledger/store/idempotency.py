@@ -1,4 +1,9 @@
-"""Idempotency keys: claimed before a request runs, completed inside the request's transaction."""
+"""Idempotency keys: claimed before a request runs, completed inside the request's transaction.
+
+A claim is identified by its ``created_at`` (the claim time): completing or releasing a key is
+conditional on the claim still being ours, so a request whose claim was taken over (it ran past
+``STALE_AFTER``) can neither overwrite the new owner's answer nor commit its own change.
+"""
 
 from __future__ import annotations
 
@@ -76,20 +81,37 @@ def retake(
 
 
 def complete(
-    conn: Connection, *, credential_id: int, key: str, status: int, body: bytes, headers: str | None
-) -> None:
-    conn.execute(
+    conn: Connection,
+    *,
+    credential_id: int,
+    key: str,
+    claimed_at: datetime,
+    status: int,
+    body: bytes,
+    expires_at: datetime,
+) -> bool:
+    """Store the answer of our claim. False when the claim is no longer ours."""
+    result = conn.execute(
         update(keys)
-        .where(keys.c.credential_id == credential_id, keys.c.key == key)
-        .values(state="DONE", response_status=status, response_body=body, response_headers=headers)
+        .where(
+            keys.c.credential_id == credential_id,
+            keys.c.key == key,
+            keys.c.state == "RUNNING",
+            keys.c.created_at == claimed_at,
+        )
+        .values(state="DONE", response_status=status, response_body=body, expires_at=expires_at)
     )
+    return bool(result.rowcount)
 
 
-def release(conn: Connection, *, credential_id: int, key: str) -> None:
-    """Forget a claim whose request failed without an answer worth replaying (e.g. 503)."""
+def release(conn: Connection, *, credential_id: int, key: str, claimed_at: datetime) -> None:
+    """Forget our claim when its request failed without an answer worth replaying (e.g. 503)."""
     conn.execute(
         delete(keys).where(
-            keys.c.credential_id == credential_id, keys.c.key == key, keys.c.state == "RUNNING"
+            keys.c.credential_id == credential_id,
+            keys.c.key == key,
+            keys.c.state == "RUNNING",
+            keys.c.created_at == claimed_at,
         )
     )
 

@@ -1,0 +1,386 @@
+"""The /admin/v1 wire models: XCreate / XUpdate (requests), XPublic (responses); camelCase.
+
+Shapes are checked here (types, lengths, counts); the rules that need the database or span
+fields (limits, date order, duplicate identifiers) live in the services, so the CLI gets them too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from sqlalchemy import Row
+
+from promoledger.domain.vocabulary import ExpiryRule
+from promoledger.services.customers import (
+    MAX_BATCH,
+    CreatedCustomer,
+    CustomerView,
+    effective_status,
+)
+from promoledger.services.promotions import ExpirySpec, expiry_of
+
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A date without a zone is read as UTC; every date goes out as UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise ValueError("date is out of range") from exc
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True
+    )
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# --- programs ---------------------------------------------------------------------------------
+class ProgramCreate(_In):
+    name: Text = Field(min_length=1, max_length=200)
+
+
+class ProgramPublic(_Out):
+    id: int
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> ProgramPublic:
+        return cls(id=row.id, name=row.name, created_at=row.created_at)
+
+
+class ProgramList(_Out):
+    programs: list[ProgramPublic]
+
+
+# --- promotions -------------------------------------------------------------------------------
+class Limits(_In):
+    """Per customer: 1..100, or -1 for unlimited. Omitted values default to 1 (keep, on PATCH)."""
+
+    enrolments_per_customer: int | None = Field(default=None, strict=True)
+    earns_per_customer: int | None = Field(default=None, strict=True)
+
+
+class ExpiryRuleIn(_In):
+    rule: ExpiryRule
+    days: int | None = Field(
+        default=None, strict=True, description="Required for CUSTOM: days after creation."
+    )
+
+    def spec(self) -> ExpirySpec:
+        return ExpirySpec(self.rule, self.days)
+
+
+class Expiry(_In):
+    """Per record kind; null (or omitted, on create) means the records never expire."""
+
+    enrolment: ExpiryRuleIn | None = None
+    earn: ExpiryRuleIn | None = None
+
+
+class PromotionCreate(_In):
+    name: Text = Field(min_length=1, max_length=200)
+    type: Text = Field(
+        description="ENROL_AND_ISSUE (LOYALTY_EARNING, ISSUE_AND_EARN), "
+        "DIRECT_ISSUE (LOYALTY, DIRECT_EARN) or GENERIC."
+    )
+    identifier: Text | None = Field(default=None, max_length=200)
+    active: bool = True
+    start_date: UtcDatetime | None = None
+    end_date: UtcDatetime | None = None
+    limits: Limits | None = None
+    expiry: Expiry | None = None
+
+    def service_args(self) -> dict[str, Any]:
+        limits = self.limits or Limits()
+        expiry = self.expiry or Expiry()
+        args: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "identifier": self.identifier,
+            "active": self.active,
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+            "enrolment_expiry": expiry.enrolment.spec() if expiry.enrolment else None,
+            "earn_expiry": expiry.earn.spec() if expiry.earn else None,
+        }
+        if limits.enrolments_per_customer is not None:
+            args["enrolments_per_customer"] = limits.enrolments_per_customer
+        if limits.earns_per_customer is not None:
+            args["earns_per_customer"] = limits.earns_per_customer
+        return args
+
+
+class PromotionUpdate(_In):
+    """Only the fields present change; null clears a date or an expiry rule."""
+
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    type: Text | None = Field(
+        default=None, description="Immutable: only the stored type is accepted."
+    )
+    active: bool | None = None
+    start_date: UtcDatetime | None = None
+    end_date: UtcDatetime | None = None
+    limits: Limits | None = None
+    expiry: Expiry | None = None
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_fields_set
+        out: dict[str, Any] = {}
+        for key in ("name", "type", "active"):
+            if key in given and getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        for key in ("start_date", "end_date"):
+            if key in given:
+                out[key] = getattr(self, key)
+        if self.limits is not None:
+            for key in ("enrolments_per_customer", "earns_per_customer"):
+                if getattr(self.limits, key) is not None:
+                    out[key] = getattr(self.limits, key)
+        if self.expiry is not None:
+            for kind in ("enrolment", "earn"):
+                if kind in self.expiry.model_fields_set:
+                    rule = getattr(self.expiry, kind)
+                    out[f"{kind}_expiry"] = rule.spec() if rule else None
+        return out
+
+
+class LimitsPublic(_Out):
+    enrolments_per_customer: int
+    earns_per_customer: int
+
+
+class ExpiryRulePublic(_Out):
+    rule: ExpiryRule
+    days: int | None
+
+    @classmethod
+    def of(cls, spec: ExpirySpec | None) -> ExpiryRulePublic | None:
+        return cls(rule=spec.rule, days=spec.days) if spec else None
+
+
+class ExpiryPublic(_Out):
+    enrolment: ExpiryRulePublic | None
+    earn: ExpiryRulePublic | None
+
+
+class PromotionPublic(_Out):
+    id: int
+    program_id: int
+    identifier: str
+    name: str
+    type: str
+    active: bool
+    start_date: datetime | None
+    end_date: datetime | None
+    limits: LimitsPublic
+    expiry: ExpiryPublic
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> PromotionPublic:
+        return cls(
+            id=row.id,
+            program_id=row.program_id,
+            identifier=row.identifier,
+            name=row.name,
+            type=row.type,
+            active=row.active,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            limits=LimitsPublic(
+                enrolments_per_customer=row.enrolments_per_customer,
+                earns_per_customer=row.earns_per_customer,
+            ),
+            expiry=ExpiryPublic(
+                enrolment=ExpiryRulePublic.of(
+                    expiry_of(row.enrolment_expiry, row.enrolment_expiry_days)
+                ),
+                earn=ExpiryRulePublic.of(expiry_of(row.earn_expiry, row.earn_expiry_days)),
+            ),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class PromotionList(_Out):
+    promotions: list[PromotionPublic]
+
+
+# --- customers --------------------------------------------------------------------------------
+class CustomerCreate(_In):
+    mobile: Text | None = Field(default=None, max_length=64)
+    email: Text | None = Field(default=None, max_length=320)
+    external_id: Text | None = Field(default=None, max_length=200)
+    sources: list[Text] = Field(default_factory=list, max_length=20)
+    program_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class CustomersCreate(_In):
+    customers: list[CustomerCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CustomerPublic(_Out):
+    id: int
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    sources: list[str]
+    program_ids: list[int]
+
+    @classmethod
+    def of(cls, c: CreatedCustomer) -> CustomerPublic:
+        return cls(
+            id=c.id,
+            mobile=c.mobile,
+            email=c.email,
+            external_id=c.external_id,
+            sources=c.sources,
+            program_ids=c.program_ids,
+        )
+
+
+class CustomersPublic(_Out):
+    customers: list[CustomerPublic]
+
+
+class LedgerRecordPublic(_Out):
+    """An enrolment or an earn. ``status`` is EXPIRED once past ``expiresAt``."""
+
+    id: int
+    status: str
+    created_at: datetime
+    expires_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    ended_request_id: str | None
+    enrolment_id: int | None = Field(default=None, description="Earns: the enrolment it is under.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any], now: datetime) -> LedgerRecordPublic:
+        return cls(
+            id=row.id,
+            status=effective_status(row, now),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            ended_at=row.ended_at,
+            ended_by=row.ended_by,
+            ended_request_id=row.ended_request_id,
+            enrolment_id=getattr(row, "enrolment_id", None),
+        )
+
+
+class PromotionLedgerPublic(_Out):
+    promotion_id: int
+    program_id: int
+    identifier: str
+    name: str
+    type: str
+    enrolments: list[LedgerRecordPublic]
+    earns: list[LedgerRecordPublic]
+
+
+class CustomerLedgerPublic(_Out):
+    id: int
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    sources: list[str]
+    program_ids: list[int]
+    created_at: datetime
+    promotions: list[PromotionLedgerPublic]
+
+    @classmethod
+    def of(cls, view: CustomerView) -> CustomerLedgerPublic:
+        c = view.customer
+        return cls(
+            id=c.id,
+            mobile=c.mobile,
+            email=c.email,
+            external_id=c.external_id,
+            sources=view.sources,
+            program_ids=view.program_ids,
+            created_at=c.created_at,
+            promotions=[
+                PromotionLedgerPublic(
+                    promotion_id=p.promotion.id,
+                    program_id=p.promotion.program_id,
+                    identifier=p.promotion.identifier,
+                    name=p.promotion.name,
+                    type=p.promotion.type,
+                    enrolments=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.enrolments],
+                    earns=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.earns],
+                )
+                for p in view.promotions
+            ],
+        )
+
+
+# --- audit ------------------------------------------------------------------------------------
+class AuditEventPublic(_Out):
+    id: int
+    occurred_at: datetime
+    actor_kind: str
+    actor_id: int | None
+    action: str
+    entity_type: str
+    entity_id: int | None
+    customer_id: int | None
+    promotion_id: int | None
+    old_status: str | None
+    new_status: str | None
+    request_id: str | None
+    idempotency_key: str | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> AuditEventPublic:
+        return cls(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            customer_id=row.customer_id,
+            promotion_id=row.promotion_id,
+            old_status=row.old_status,
+            new_status=row.new_status,
+            request_id=row.request_id,
+            idempotency_key=row.idempotency_key,
+            detail=orjson.loads(row.detail) if row.detail else None,
+        )
+
+
+class AuditPagePublic(_Out):
+    events: list[AuditEventPublic]
+    next_cursor: str | None

@@ -1,0 +1,122 @@
+"""The bulk revoke use case (contract 3.1): revokeEnrolAndEarn and revokeDirectEarn.
+
+One transaction: resolve the batch (request-level checks, customers set-wise, customer rows
+locked on PostgreSQL), expire what is due, decide every entry with the pure rules, apply the
+decisions in one conditional UPDATE per table, audit, seal the idempotent answer, commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
+from promoledger.domain.context import Context
+from promoledger.domain.errors import DatabaseUnavailable
+from promoledger.domain.outcomes import EntryOutcome
+from promoledger.domain.promotions import Promotion
+from promoledger.domain.revoke import Holdings, Plan, decide
+from promoledger.domain.vocabulary import Status
+from promoledger.services.batch import ResolvedBatch, resolve
+from promoledger.services.expiry import apply_expiry
+from promoledger.store import audit
+from promoledger.store import revoke as store
+from promoledger.store.ledger import ledgers
+from promoledger.store.types import utcnow
+from promoledger.store.uow import UnitOfWork
+
+log = logging.getLogger("promoledger")
+
+# How often a batch is re-decided when a concurrent writer changed a row between our read and
+# our UPDATE. Customer rows are locked (PostgreSQL) or writers serialised (SQLite), so a retry
+# is already rare; running out of attempts answers 503 and the client retries later.
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeResult:
+    ref: PromotionRef
+    promotion: Promotion
+    action: BulkAction
+    outcomes: tuple[EntryOutcome, ...]
+
+
+def revoke(
+    uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
+) -> RevokeResult:
+    """Apply a REVOKE_ENROL or REVOKE_EARN batch; atomic with its audit events."""
+    now = now or utcnow()
+    assert ctx.org_id is not None
+    with uow.write(dry_run=ctx.dry_run) as conn:
+        batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
+        promotion_id = batch.promotion.id
+        apply_expiry(conn, ctx, promotion_id=promotion_id, customer_ids=batch.customer_ids, now=now)
+        plan = _decide_and_apply(conn, ctx, batch, request.action, now)
+        audit.record(conn, ctx, _changes(request.action, promotion_id, plan), at=now)
+        result = RevokeResult(request.promotion, batch.promotion, request.action, plan.outcomes)
+        ctx.seal(conn, result)
+    return result
+
+
+def _decide_and_apply(
+    conn: Connection, ctx: Context, batch: ResolvedBatch, action: BulkAction, now: datetime
+) -> Plan:
+    """Decide on the ledger as loaded, then let the conditional UPDATEs arbitrate.
+
+    If an UPDATE returns other rows than decided, a concurrent request won some of them:
+    undo this attempt (savepoint), reload, decide again.
+    """
+    promotion_id = batch.promotion.id
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        savepoint = conn.begin_nested()
+        loaded = ledgers(conn, promotion_id, batch.customer_ids)
+        plan = decide(
+            action,
+            batch.entries,
+            customer_of=batch.customer_of,
+            error_of=batch.error_of,
+            holdings={cid: Holdings.of(lg.enrolments, lg.earns) for cid, lg in loaded.items()},
+        )
+        enrolments = store.revoke_enrolments(
+            conn,
+            plan.enrolments.keys(),
+            promotion_id=promotion_id,
+            now=now,
+            actor=ctx.actor,
+            request_id=ctx.request_id,
+        )
+        earns = store.revoke_earns(
+            conn,
+            plan.earns.keys(),
+            promotion_id=promotion_id,
+            now=now,
+            actor=ctx.actor,
+            request_id=ctx.request_id,
+        )
+        if enrolments == set(plan.enrolments) and earns == set(plan.earns):
+            savepoint.commit()
+            return plan
+        savepoint.rollback()
+        log.info("revoke %s: ledger changed underneath (attempt %d)", ctx.request_id, attempt)
+    raise DatabaseUnavailable("the ledger kept changing under the request")
+
+
+def _changes(action: BulkAction, promotion_id: int, plan: Plan) -> list[audit.Change]:
+    """One event per revoked row: action REVOKE_ENROL / REVOKE_EARN, ACTIVE → REVOKED."""
+    rows = [("ENROLMENT", eid, cid) for eid, cid in sorted(plan.enrolments.items())]
+    rows += [("EARN", eid, cid) for eid, cid in sorted(plan.earns.items())]
+    return [
+        audit.Change(
+            action=action.value,
+            entity_type=entity,
+            entity_id=eid,
+            customer_id=cid,
+            promotion_id=promotion_id,
+            old_status=Status.ACTIVE.value,
+            new_status=Status.REVOKED.value,
+        )
+        for entity, eid, cid in rows
+    ]

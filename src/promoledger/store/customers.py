@@ -1,0 +1,105 @@
+"""Customers, their sources and program memberships, and the ledger view of one customer.
+
+Bulk creation is set-based: one lookup per identifier column, one multi-row insert per table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from promoledger.store.tables import (
+    customer_sources,
+    customers,
+    earns,
+    enrolments,
+    program_members,
+)
+
+IDENTIFIER_COLUMNS = ("mobile", "email", "external_id")
+
+
+def taken(conn: Connection, *, org_id: int, column: str, values: Collection[str]) -> set[str]:
+    """Which of these identifier values already belong to a customer of this org."""
+    if not values:
+        return set()
+    col = customers.c[column]
+    stmt = select(col).where(customers.c.org_id == org_id, col.in_(list(values)))
+    return {str(v) for v in conn.execute(stmt).scalars()}
+
+
+def insert_customers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert many customers (batched multi-row INSERTs); the ids come back in ``rows`` order.
+
+    RETURNING order is not guaranteed on every backend, and asking SQLAlchemy to sort it makes
+    SQLite fall back to one INSERT per row; instead each returned id is matched back to its row
+    through the row's first identifier, which is unique within the org.
+    """
+    if not rows:
+        return []
+    stmt = insert(customers).returning(
+        customers.c.id, customers.c.mobile, customers.c.email, customers.c.external_id
+    )
+    id_of: dict[tuple[str, str], int] = {}
+    for returned in conn.execute(stmt, list(rows)):
+        column = _first_identifier(returned._mapping)
+        id_of[(column, returned._mapping[column])] = int(returned.id)
+    keys = [(column, row[column]) for row in rows for column in [_first_identifier(row)]]
+    return [id_of[key] for key in keys]
+
+
+def _first_identifier(row: Mapping[Any, Any]) -> str:
+    return next(column for column in IDENTIFIER_COLUMNS if row[column] is not None)
+
+
+def insert_sources(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(customer_sources), list(rows))
+
+
+def insert_memberships(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(program_members), list(rows))
+
+
+def get_customer(conn: Connection, *, org_id: int, customer_id: int) -> Row[Any] | None:
+    stmt = select(customers).where(customers.c.id == customer_id, customers.c.org_id == org_id)
+    return conn.execute(stmt).first()
+
+
+def sources_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    if customer_ids:
+        stmt = (
+            select(customer_sources)
+            .where(customer_sources.c.customer_id.in_(list(customer_ids)))
+            .order_by(customer_sources.c.customer_id, customer_sources.c.source)
+        )
+        for row in conn.execute(stmt):
+            found[int(row.customer_id)].append(row.source)
+    return found
+
+
+def programs_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = defaultdict(list)
+    if customer_ids:
+        stmt = (
+            select(program_members)
+            .where(program_members.c.customer_id.in_(list(customer_ids)))
+            .order_by(program_members.c.customer_id, program_members.c.program_id)
+        )
+        for row in conn.execute(stmt):
+            found[int(row.customer_id)].append(int(row.program_id))
+    return found
+
+
+def ledger_of(conn: Connection, customer_id: int) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """Every enrolment and every earn of one customer, in every promotion, oldest first."""
+    rows: list[list[Row[Any]]] = []
+    for table in (enrolments, earns):
+        stmt = select(table).where(table.c.customer_id == customer_id).order_by(table.c.id)
+        rows.append(list(conn.execute(stmt).all()))
+    return rows[0], rows[1]

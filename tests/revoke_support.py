@@ -1,0 +1,145 @@
+"""What the revoke tests share: a ready org/till/program/promotion and request builders."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from promoledger.store import tables as t
+from tests.conftest import BACKENDS
+from tests.factories import Caller, Customer, World
+
+REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"
+REVOKE_DIRECT = "/v2/promotion/bulk/revokeDirectEarn"
+
+
+@dataclass
+class Shop:
+    """One org with a till (CUSTOMER WRITE), a program and one promotion."""
+
+    world: World
+    org: int
+    till: Caller
+    program: int
+    promo: Any
+
+    @property
+    def promotion_id(self) -> int:
+        return int(self.promo.id)
+
+    def customers(self, n: int = 1, **kw: Any) -> list[Customer]:
+        return self.world.customers(self.org, self.program, n, **kw)
+
+    def enrol(self, customer: Customer, **kw: Any) -> int:
+        return self.world.enrolment(self.org, self.promotion_id, customer.id, **kw)
+
+    def earn(self, customer: Customer, enrolment_id: int | None = None, **kw: Any) -> int:
+        return self.world.earn(self.org, self.promotion_id, customer.id, enrolment_id, **kw)
+
+    def body(
+        self,
+        action: str | None,
+        customers: list[dict[str, Any]],
+        *,
+        keys: tuple[str, ...] = ("promotionId",),
+        identifier_name: str = "id",
+    ) -> dict[str, Any]:
+        details: dict[str, Any] = {"programId": self.program}
+        if "promotionId" in keys:
+            details["promotionId"] = self.promotion_id
+        if "promoIdentifier" in keys:
+            details["promoIdentifier"] = self.promo.identifier
+        body: dict[str, Any] = {
+            "type": "CUSTOMER",
+            "promotionDetails": details,
+            "identifierName": identifier_name,
+            "customers": customers,
+        }
+        if action is not None:
+            body["bulkAction"] = action
+        return body
+
+    def post(
+        self,
+        body: Any,
+        *,
+        path: str = REVOKE,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        caller: Caller | None = None,
+    ) -> httpx2.Response:
+        return self.world.client.post(
+            path,
+            json=body,
+            headers={**(caller or self.till).headers, **(headers or {})},
+            params=params,
+        )
+
+
+def make_shop(world: World, *, type: str = "ENROL_AND_ISSUE", **promo: Any) -> Shop:
+    org = world.org()
+    till = world.till(org, access="customer:write")
+    program = world.program(org)
+    return Shop(world, org, till, program, world.promotion(org, program, type=type, **promo))
+
+
+def entry(customer: Customer, earn_ids: list[int] | None = None, **extra: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"identifierValue": str(customer.id), "source": "instore", **extra}
+    if earn_ids is not None:
+        item["earnIds"] = earn_ids
+    return item
+
+
+def counts(world: World) -> dict[str, Any]:
+    """Everything a request could change, to compare before and after."""
+    with world.uow.read() as conn:
+        return {
+            "enrolments": [tuple(r) for r in conn.execute(select(t.enrolments).order_by("id"))],
+            "earns": [tuple(r) for r in conn.execute(select(t.earns).order_by("id"))],
+            "audit": conn.execute(select(func.count()).select_from(t.audit_events)).scalar(),
+            "keys": conn.execute(select(func.count()).select_from(t.idempotency_keys)).scalar(),
+        }
+
+
+def ok(result: dict[str, Any]) -> dict[str, Any]:
+    return {"result": result, "errors": [], "warnings": []}
+
+
+def failed(code: int, message: str) -> dict[str, Any]:
+    return {"errors": [{"status": False, "code": code, "message": message}], "warnings": []}
+
+
+def rejected(code: int, message: str) -> dict[str, Any]:
+    return {"response": [failed(code, message)], "totalCount": 1, "failureCount": 1}
+
+
+NO_ACTIVE = (2305, "Active issued promotion is not available for the customer.")
+EARNS_INVALID = (8903, "Earn IDs passed are either invalid or already revoked")
+ACTIVE_EARNS = (9101, "Active earns exist for the customer; revoke the earns before the enrolment")
+NOT_FOUND = (8015, "Customer not found for the given identifiers")
+
+
+# PostgreSQL-only tests: parametrize the conftest's backend fixture with its PostgreSQL param
+# only (it keeps its "unreachable → skip" mark).
+pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
+
+
+def wait_until_blocked(url: str, timeout: float = 10.0) -> None:
+    """Wait until some session of this PostgreSQL database waits on a lock."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the request never blocked on the concurrent writer")
