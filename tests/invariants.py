@@ -13,6 +13,7 @@ checked from the database alone (plus what the server acknowledged).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -121,8 +122,9 @@ def _audit_equals_state(rows: dict[str, dict[int, Any]], events: Iterable[Any]) 
         row = rows[kind].get(entity_id)
         assert row is not None, f"audit names {kind} {entity_id}, which does not exist"
         first = chain[0]
-        assert first.action in _CREATE and first.old_status is None, (kind, entity_id, first)
-        for before, after in zip(chain, chain[1:], strict=False):
+        assert first.action in _CREATE, (kind, entity_id, first)
+        assert first.old_status is None, (kind, entity_id, first)
+        for before, after in itertools.pairwise(chain):
             assert after.old_status == before.new_status, (kind, entity_id, before, after)
             assert after.action not in _CREATE, (kind, entity_id, after)
         last = chain[-1]

@@ -118,9 +118,7 @@ def running(
     servers: list[Server] = []
     try:
         for _ in range(count):
-            servers.append(
-                Server(database_url, workers=workers, env=dict(env)).start(log_dir)
-            )
+            servers.append(Server(database_url, workers=workers, env=dict(env)).start(log_dir))
         yield servers
     finally:
         for server in servers:

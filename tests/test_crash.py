@@ -303,9 +303,9 @@ def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
     assert [r.state for r in world.rows(t.idempotency_keys)] == ["RUNNING"]
     assert world.rows(t.earns) == []
 
-    restarted = Server(
-        database_url, env={"PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS": "2"}
-    ).start(tmp_path)
+    restarted = Server(database_url, env={"PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS": "2"}).start(
+        tmp_path
+    )
     try:
         url = f"{restarted.url}{inv.DIRECT_PATH}"
         first = httpx2.post(url, json=body, headers=headers)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+import pytest
+from sqlalchemy import insert, update
 
+from promoledger.store import tables as t
+from promoledger.store.types import utcnow
 from tests import invariants as inv
 from tests.factories import Caller, Customer, World
 
@@ -99,7 +104,7 @@ def hammer(
     threads: int = THREADS,
     per_thread: int = REQUESTS_PER_THREAD,
 ) -> list[int]:
-    """Run ``threads`` × ``per_thread`` random requests; every one must answer 200."""
+    """Run ``threads`` x ``per_thread`` random requests; every one must answer 200."""
     start = threading.Barrier(threads)
 
     def run(seed: int) -> list[int]:
@@ -130,7 +135,9 @@ def test_concurrent_mixed_writes_keep_every_invariant(world: World, database_url
     assert len(statuses) == THREADS * REQUESTS_PER_THREAD
     counts = inv.check(database_url, workload.ack)
     # The workload really wrote (and revoked) things: the invariants were not checked on air.
-    assert workload.ack.enrolments and workload.ack.earns and workload.ack.revoked_earns
+    assert workload.ack.enrolments
+    assert workload.ack.earns
+    assert workload.ack.revoked_earns
     assert counts["ENROLMENT"] >= len(workload.ack.enrolments)
     assert counts["EARN"] == len(workload.ack.earns)
 
@@ -172,16 +179,52 @@ def test_the_same_earns_revoked_by_every_thread_are_revoked_exactly_once(
     assert set(workload.ack.revoked_earns.values()) == {1}
     # Every losing entry says why: 8903 (listed ids gone) or 2305 (nothing left to revoke).
     losing = {
-        err["code"]
-        for a in answers
-        for entry in a.json()["response"]
-        for err in entry["errors"]
+        err["code"] for a in answers for entry in a.json()["response"] for err in entry["errors"]
     }
-    assert losing <= {8903, 2305} and losing
+    assert losing
+    assert losing <= {8903, 2305}
     inv.check(database_url, workload.ack)
 
 
 def _owner(world: World, earn_id: int) -> int:
-    from promoledger.store import tables as t
-
     return int(world.rows(t.earns, id=earn_id)[0].customer_id)
+
+
+def test_the_invariant_checker_catches_each_violation(world: World, database_url: str) -> None:
+    """The checks above can fail: each kind of corruption they guard against is detected."""
+    till, workload = make_workload(world, customers=2)
+    body = workload.body(workload.direct_promo, None, random.Random(1))
+    body["customers"] = [{"identifierValue": str(c.id)} for c in workload.people]
+    answer = world.client.post(inv.DIRECT_PATH, json=body, headers=till.headers)
+    assert answer.status_code == 200
+    workload.record(inv.DIRECT_PATH, body, answer.json())
+    inv.check(database_url, workload.ack)
+    earn = world.rows(t.earns)[0]
+
+    lost = inv.Acknowledged(earns={earn.id + 1000})
+    with pytest.raises(AssertionError, match="acknowledged earns missing"):
+        inv.check(database_url, lost)
+    revoked_twice = inv.Acknowledged(revoked_earns=Counter({earn.id: 2}))
+    with pytest.raises(AssertionError, match="reported revoked by two requests"):
+        inv.check(database_url, revoked_twice)
+    with world.uow.write() as conn:  # a change without its audit event
+        conn.execute(update(t.earns).where(t.earns.c.id == earn.id).values(status="REVOKED"))
+    with pytest.raises(AssertionError):
+        inv.check(database_url)
+    with world.uow.write() as conn:  # ... and with two: revoked twice
+        conn.execute(update(t.earns).where(t.earns.c.id == earn.id).values(status="ACTIVE"))
+        for old, new in (("ACTIVE", "REVOKED"), ("REVOKED", "REVOKED")):
+            conn.execute(
+                insert(t.audit_events).values(
+                    occurred_at=utcnow(),
+                    actor_kind="TEST",
+                    action="REVOKE_EARN",
+                    entity_type="EARN",
+                    entity_id=earn.id,
+                    old_status=old,
+                    new_status=new,
+                )
+            )
+        conn.execute(update(t.earns).where(t.earns.c.id == earn.id).values(status="REVOKED"))
+    with pytest.raises(AssertionError, match="revoked more than once"):
+        inv.check(database_url)

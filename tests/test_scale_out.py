@@ -54,7 +54,8 @@ def test_two_processes_on_one_database_keep_every_invariant(
                 client.close()
     assert statuses == [200] * 60
     counts = inv.check(database_url, workload.ack)
-    assert workload.ack.earns and workload.ack.revoked_earns
+    assert workload.ack.earns
+    assert workload.ack.revoked_earns
     assert counts["EARN"] == len(workload.ack.earns)
 
 
@@ -98,7 +99,9 @@ def test_throttling_counts_failures_across_processes(
     org = world.org()
     till = world.till(org)
     wrong = {**till.headers}
-    wrong["Authorization"] = "Basic " + base64.b64encode(f"{till.name}:{'0' * 32}".encode()).decode()
+    wrong["Authorization"] = (
+        "Basic " + base64.b64encode(f"{till.name}:{'0' * 32}".encode()).decode()
+    )
     url = "/v2/customers/lookup/promotionData?identifierName=id&identifierValue=1"
     with running(database_url, tmp_path, count=2, PROMOLEDGER_AUTH_FAILURE_LIMIT="4") as (a, b):
         statuses = [httpx2.get(f"{s.url}{url}", headers=wrong).status_code for s in (a, b, a, b)]
