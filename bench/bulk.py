@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 from sqlalchemy import Engine, bindparam, insert, select, text
 
@@ -57,6 +60,7 @@ class Phase:
     seconds: float
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     failures: int = 0
+    server_cpu_ms: float = 0.0  # server process CPU time per request (user + system)
 
     @property
     def per_second(self) -> float:
@@ -72,6 +76,7 @@ class Phase:
         return (
             f"  {self.name:<28} {self.per_second:>10,.0f} cust/s   p50 {self.pct(0.50):6.1f} ms"
             f"   p99 {self.pct(0.99):6.1f} ms   {self.requests:>5} req"
+            + (f"   server CPU {self.server_cpu_ms:5.1f} ms/req" if self.server_cpu_ms else "")
             + (f"   FAILURES {self.failures}" if self.failures else "")
         )
 
@@ -118,10 +123,13 @@ def cli(url: str, *args: str) -> dict[str, Any]:
 class Server:
     """`promoledger serve` in a child process; peak memory read from /proc (VmHWM)."""
 
+    profile: Path | None = None  # set by --profile: record the server with py-spy
+
     def __init__(self, url: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PROMOLEDGER_DATABASE_URL": url, **(extra_env or {})}
+        self.spy: subprocess.Popen[bytes] | None = None
         self.proc = subprocess.Popen(
             [PROMOLEDGER, "serve", "--port", str(self.port)],
             env=env,
@@ -134,12 +142,35 @@ class Server:
                 raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
             try:
                 if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    self._attach_profiler()
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not become ready in 30 s")
+
+    def _attach_profiler(self) -> None:
+        if Server.profile is None:
+            return
+        spy = str(Path(sys.executable).parent / "py-spy")
+        self.spy = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(self.proc.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--output",
+                str(Server.profile),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        Server.profile = None  # profile the first (main-run) server only
 
     def peak_rss_mb(self) -> float:
         try:
@@ -152,6 +183,9 @@ class Server:
         return 0.0
 
     def stop(self) -> None:
+        if self.spy is not None:
+            self.spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            self.spy.wait(30)
         self.proc.terminate()
         try:
             self.proc.wait(10)
@@ -172,39 +206,56 @@ def drive(
     path: str,
     bodies: list[dict[str, Any]],
     clients: int,
+    server_pid: int | None = None,
 ) -> Phase:
     """Send every body from `clients` keep-alive connections; time each request."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
-    queue = iter(bodies)
-    local = threading.local()
+    # Encode up front: the client shares the machine's two cores with the server.
+    queue = iter([orjson.dumps(b) for b in bodies])
+    send_headers = {**headers, "Content-Type": "application/json"}
 
     def worker() -> None:
         nonlocal failures
-        client = httpx.Client(base_url=base, headers=headers, timeout=60)
-        local.client = client
+        client = httpx.Client(base_url=base, headers=send_headers, timeout=60)
         while True:
             with lock:
                 body = next(queue, None)
             if body is None:
                 break
             started = time.perf_counter()
-            response = client.post(path, json=body)
+            response = client.post(path, content=body)
             elapsed = (time.perf_counter() - started) * 1000
-            bad = response.status_code != 200 or response.json().get("failureCount", 1) != 0
+            bad = (
+                response.status_code != 200
+                or orjson.loads(response.content).get("failureCount", 1) != 0
+            )
             with lock:
                 latencies.append(elapsed)
                 failures += int(bad)
         client.close()
 
+    cpu_before = process_cpu_seconds(server_pid)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
             future.result()
     seconds = time.perf_counter() - started
+    cpu_ms = (process_cpu_seconds(server_pid) - cpu_before) * 1000 / max(len(bodies), 1)
     customers = sum(len(b["customers"]) for b in bodies)
-    return Phase(name, customers, len(bodies), seconds, latencies, failures)
+    return Phase(name, customers, len(bodies), seconds, latencies, failures, cpu_ms)
+
+
+def process_cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process, from /proc (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bulk_bodies(
@@ -358,6 +409,7 @@ def ceiling(
     ).bindparams(_expanding("ids"))
     latencies: list[float] = []
     lock = threading.Lock()
+    writer: Any = threading.Lock() if sqlite else contextlib.nullcontext()
     queue = iter(batches)
 
     def worker() -> None:
@@ -368,7 +420,9 @@ def ceiling(
                 return
             started = time.perf_counter()
             now = datetime.now(UTC)
-            with engine.begin() as conn:
+            # SQLite: writers queue on a lock in-process, as promoledger's unit of work does,
+            # so the ceiling is not dragged down by SQLite's sleeping busy handler.
+            with writer, engine.begin() as conn:
                 found = (
                     conn.execute(lookup, {"program": program_id, "org": org_id, "ids": chunk})
                     .scalars()
@@ -437,6 +491,7 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                 path,
                 bulk_bodies(s.customer_ids, s.program_id, p, action, args.batch),
                 args.clients,
+                server.proc.pid,
             )
             phases = [
                 run("ENROL", ENROL_EARN, "ENROL"),
@@ -495,6 +550,7 @@ def auth_compare(server: Server, s: Setup, args: argparse.Namespace) -> dict[str
             REVOKE,
             bulk_bodies(s.customer_ids, s.program_id, promo, "REVOKE_EARN", args.batch),
             args.clients,
+            server.proc.pid,
         )
         print(phase.row())
         results[label] = phase.summary()
@@ -521,6 +577,7 @@ def growth_run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     REVOKE,
                     bulk_bodies(ids, program_id, promo, "REVOKE_EARN", args.batch),
                     args.clients,
+                    server.proc.pid,
                 )
             finally:
                 server.stop()
@@ -636,12 +693,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--working-set", type=int, default=10_000)
     p.add_argument("--skip-main", action="store_true", help="Only the growth table.")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="Record the (main run's) server with py-spy into this collapsed-stack file.",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    Server.profile = args.profile
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

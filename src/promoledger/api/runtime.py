@@ -22,5 +22,5 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = build_engine(settings)
-        uow = UnitOfWork(engine)
+        uow = UnitOfWork(engine, write_wait_seconds=settings.sqlite_busy_timeout_ms / 1000)
         return cls(settings=settings, engine=engine, uow=uow, auth=Authenticator(uow, settings))

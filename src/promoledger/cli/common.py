@@ -44,10 +44,11 @@ def state(ctx: typer.Context) -> State:
 @contextmanager
 def unit_of_work(ctx: typer.Context) -> Iterator[UnitOfWork]:
     """A unit of work on a schema brought up to date first (commands work on a fresh file)."""
-    engine = build_engine(state(ctx).settings)
+    settings = state(ctx).settings
+    engine = build_engine(settings)
     try:
         upgrade(engine)
-        yield UnitOfWork(engine)
+        yield UnitOfWork(engine, write_wait_seconds=settings.sqlite_busy_timeout_ms / 1000)
     finally:
         engine.dispose()
 

@@ -34,20 +34,23 @@ class ResolvedBatch:
 
 
 def resolve_promotion(conn: Connection, org_id: int, ref: PromotionRef) -> Promotion:
-    """1101 for an unknown (or foreign) program, 8874 for an unknown or inconsistent promotion."""
-    if ref.program_id is None or not store.program_exists(conn, org_id, ref.program_id):
+    """1101 for an unknown (or foreign) program, 8874 for an unknown or inconsistent promotion.
+
+    When both promotionId and promoIdentifier are given, the promotion must match both.
+    """
+    if ref.program_id is None:
         raise RequestRejected(E.INVALID_PROGRAM)
-    if ref.promotion_id_invalid:
-        raise RequestRejected(E.INVALID_PROMOTION)
-    rows = store.promotions_by_keys(
-        conn, org_id, ref.program_id, ref.promotion_id, ref.promo_identifier
+    program_found, row = store.program_and_promotion(
+        conn,
+        org_id,
+        ref.program_id,
+        None if ref.promotion_id_invalid else ref.promotion_id,
+        None if ref.promotion_id_invalid else ref.promo_identifier,
     )
-    both = ref.promotion_id is not None and ref.promo_identifier is not None
-    if len(rows) != 1:
+    if not program_found:
+        raise RequestRejected(E.INVALID_PROGRAM)
+    if row is None:
         raise RequestRejected(E.INVALID_PROMOTION)
-    row = rows[0]
-    if both and (row.id != ref.promotion_id or row.identifier != ref.promo_identifier):
-        raise RequestRejected(E.INVALID_PROMOTION)  # the two keys name different promotions
     return Promotion.from_row(row)
 
 

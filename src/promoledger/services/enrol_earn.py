@@ -22,10 +22,10 @@ from promoledger.domain.outcomes import EntryOutcome
 from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import PromotionType, Status
 from promoledger.services.batch import resolve
-from promoledger.services.expiry import apply_expiry
+from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import enrol_earn as store
-from promoledger.store.ledger import CustomerLedger, ledgers
+from promoledger.store.ledger import CustomerLedger
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
@@ -80,10 +80,10 @@ def apply(
     )
     promotion = batch.promotion
     customer_ids = batch.customer_ids
-    apply_expiry(conn, ctx, promotion_id=promotion.id, customer_ids=customer_ids, now=now)
-    standings = {
-        cid: _standing(ledger) for cid, ledger in ledgers(conn, promotion.id, customer_ids).items()
-    }
+    loaded = current_ledgers(
+        conn, ctx, promotion_id=promotion.id, customer_ids=customer_ids, now=now
+    )
+    standings = {cid: _standing(ledger) for cid, ledger in loaded.items()}
     entries = [
         Entry(e.index, batch.customer_of.get(e.index), batch.error_of.get(e.index))
         for e in batch.entries
@@ -95,8 +95,8 @@ def apply(
 
 def _standing(ledger: CustomerLedger) -> Standing:
     return Standing.of(
-        (LedgerRecord(int(r.id), Status(r.status)) for r in ledger.enrolments),
-        (LedgerRecord(int(r.id), Status(r.status)) for r in ledger.earns),
+        (LedgerRecord(r.id, Status(r.status)) for r in ledger.enrolments),
+        (LedgerRecord(r.id, Status(r.status)) for r in ledger.earns),
     )
 
 

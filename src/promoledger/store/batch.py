@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, select
+from sqlalchemy import Connection, Row, and_, false, select
 
 from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.tables import (
@@ -24,26 +24,35 @@ _KEY_COLUMN = {
 }
 
 
-def program_exists(conn: Connection, org_id: int, program_id: int) -> bool:
-    stmt = select(programs.c.id).where(programs.c.id == program_id, programs.c.org_id == org_id)
-    return conn.execute(stmt).first() is not None
+def program_and_promotion(
+    conn: Connection,
+    org_id: int,
+    program_id: int,
+    promotion_id: int | None,
+    identifier: str | None,
+) -> tuple[bool, Row[Any] | None]:
+    """(does the org have this program, the promotion of it matching every key given).
 
-
-def promotions_by_keys(
-    conn: Connection, org_id: int, program_id: int, promotion_id: int | None, identifier: str | None
-) -> list[Row[Any]]:
-    """Promotions of the program matching either key (both keys given → up to two rows)."""
-    keys = []
+    One statement: the program, LEFT JOINed to its promotion, so an unknown program (1101)
+    and an unknown promotion (8874) are told apart without a second round trip.
+    """
+    on = [promotions.c.program_id == programs.c.id, promotions.c.org_id == programs.c.org_id]
     if promotion_id is not None:
-        keys.append(promotions.c.id == promotion_id)
-    if identifier is not None and storable(identifier):
-        keys.append(promotions.c.identifier == identifier)
-    if not keys:
-        return []
-    stmt = select(promotions).where(
-        promotions.c.org_id == org_id, promotions.c.program_id == program_id, *keys
+        on.append(promotions.c.id == promotion_id)
+    if identifier is not None:
+        # A key PostgreSQL could not hold (a NUL byte) names no promotion on either database.
+        on.append(promotions.c.identifier == identifier if storable(identifier) else false())
+    if promotion_id is None and identifier is None:
+        on.append(false())
+    stmt = (
+        select(programs.c.id.label("program_found"), *promotions.c)
+        .select_from(programs.outerjoin(promotions, and_(*on)))
+        .where(programs.c.id == program_id, programs.c.org_id == org_id)
     )
-    return list(conn.execute(stmt).all())
+    row = conn.execute(stmt).first()
+    if row is None:
+        return False, None
+    return True, (row if row.id is not None else None)
 
 
 def members_by_identifier(
@@ -61,7 +70,7 @@ def members_by_identifier(
     transaction: every write on a customer serialises on that row, so two concurrent requests
     never both pass a per-customer limit check, and id order rules out deadlocks.
     """
-    values = [v for v in values if storable(v)]
+    values = [v for v in values if storable(v)]  # a NUL byte names no customer
     if not values:
         return {}
     key = _KEY_COLUMN[identifier]

@@ -1,7 +1,8 @@
 """Reads of the ledger (enrolments and earns) shared by every bulk use case, and expiry.
 
 Each function is one statement for the whole batch, served by the
-(promotion_id, customer_id, status) indexes: O(batch), never O(table).
+(promotion_id, customer_id, status) indexes: O(batch), never O(table). Only the columns the
+rules need are read: decoding timestamps nobody looks at was a measurable share of a request.
 """
 
 from __future__ import annotations
@@ -9,77 +10,75 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select, update
+from sqlalchemy import Connection, Table, select, update
 
 from promoledger.store.tables import earns, enrolments
 
 
 @dataclass(slots=True)
-class CustomerLedger:
-    """One customer's records in one promotion, as the per-customer rules need them."""
+class LedgerRow:
+    id: int
+    customer_id: int
+    status: str
+    expires_at: datetime | None
 
-    enrolments: list[Row[Any]] = field(default_factory=list)
-    earns: list[Row[Any]] = field(default_factory=list)
+
+@dataclass(slots=True)
+class CustomerLedger:
+    """One customer's records in one promotion, in id order, as the per-customer rules see them."""
+
+    enrolments: list[LedgerRow] = field(default_factory=list)
+    earns: list[LedgerRow] = field(default_factory=list)
 
 
 def ledgers(
-    conn: Connection, promotion_id: int, customer_ids: Collection[int]
+    conn: Connection,
+    promotion_id: int,
+    customer_ids: Collection[int],
+    *,
+    with_enrolments: bool = True,
+    only_active: bool = False,
 ) -> dict[int, CustomerLedger]:
-    """Every enrolment and earn of these customers in this promotion, in id order."""
+    """The enrolments and earns of these customers in this promotion, in id order.
+
+    Revokes only ever look at ACTIVE records (``only_active``), and REVOKE_EARN not at
+    enrolments at all (``with_enrolments=False``); limits need every record.
+    """
     result: dict[int, CustomerLedger] = {cid: CustomerLedger() for cid in customer_ids}
     if not customer_ids:
         return result
     ids = list(customer_ids)
-    for table, attr in ((enrolments, "enrolments"), (earns, "earns")):
+    for table in (enrolments, earns) if with_enrolments else (earns,):
         stmt = (
-            select(table)
+            select(table.c.id, table.c.customer_id, table.c.status, table.c.expires_at)
             .where(table.c.promotion_id == promotion_id, table.c.customer_id.in_(ids))
             .order_by(table.c.id)
         )
-        for row in conn.execute(stmt):
-            getattr(result[int(row.customer_id)], attr).append(row)
+        if only_active:
+            stmt = stmt.where(table.c.status == "ACTIVE")
+        pick = _enrolments_of if table is enrolments else _earns_of
+        for row in conn.execute(stmt).all():
+            pick(result[row[1]]).append(LedgerRow(*row))
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class Expired:
-    table: str  # "enrolments" or "earns"
-    id: int
-    customer_id: int
+def _enrolments_of(ledger: CustomerLedger) -> list[LedgerRow]:
+    return ledger.enrolments
 
 
-def expire_due(
-    conn: Connection, promotion_id: int, customer_ids: Collection[int], now: datetime
-) -> list[Expired]:
-    """Mark these customers' ACTIVE records past their expiry as EXPIRED; return what changed.
-
-    Run at the start of every bulk write, so the rules never see a stale ACTIVE record. The
-    caller audits the returned changes.
-    """
-    if not customer_ids:
-        return []
-    ids = list(customer_ids)
-    changed: list[Expired] = []
-    for table in (enrolments, earns):
-        changed.extend(_expire(conn, table, promotion_id, ids, now))
-    return changed
+def _earns_of(ledger: CustomerLedger) -> list[LedgerRow]:
+    return ledger.earns
 
 
-def _expire(
-    conn: Connection, table: Table, promotion_id: int, ids: list[int], now: datetime
-) -> list[Expired]:
+def expire(conn: Connection, table: Table, ids: Collection[int], now: datetime) -> set[int]:
+    """ACTIVE → EXPIRED for these ids (those still ACTIVE); returns the ids changed."""
+    if not ids:
+        return set()
     stmt = (
         update(table)
-        .where(
-            table.c.promotion_id == promotion_id,
-            table.c.customer_id.in_(ids),
-            table.c.status == "ACTIVE",
-            table.c.expires_at.is_not(None),
-            table.c.expires_at <= now,
-        )
+        .where(table.c.id.in_(sorted(ids)), table.c.status == "ACTIVE")
         .values(status="EXPIRED", ended_at=now, ended_by="SYSTEM")
-        .returning(table.c.id, table.c.customer_id)
+        .returning(table.c.id)
     )
-    return [Expired(table.name, int(r.id), int(r.customer_id)) for r in conn.execute(stmt)]
+    return {int(r.id) for r in conn.execute(stmt)}

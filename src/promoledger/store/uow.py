@@ -6,6 +6,7 @@ as ``DatabaseUnavailable`` (503 + Retry-After), never as a half-applied request.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,9 +18,15 @@ from promoledger.domain.errors import DatabaseUnavailable
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, write_wait_seconds: float = 5.0) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time. Threads of this process queue for it here, where a
+        # release wakes the next writer at once; left to SQLite's busy handler they would poll
+        # with sleeps of up to 100 ms, which wrecks both throughput and tail latency. Other
+        # processes on the same file still meet at BEGIN IMMEDIATE and the busy timeout.
+        self._writer = threading.Lock() if self.dialect == "sqlite" else None
+        self._write_wait = write_wait_seconds
 
     @contextmanager
     def write(self, *, dry_run: bool = False) -> Iterator[Connection]:
@@ -27,6 +34,20 @@ class UnitOfWork:
 
         With ``dry_run`` everything runs exactly as for real and is then rolled back.
         """
+        if self._writer is None:
+            with self._transaction(dry_run) as conn:
+                yield conn
+            return
+        if not self._writer.acquire(timeout=self._write_wait):
+            raise DatabaseUnavailable("timed out waiting for the database write lock")
+        try:
+            with self._transaction(dry_run) as conn:
+                yield conn
+        finally:
+            self._writer.release()
+
+    @contextmanager
+    def _transaction(self, dry_run: bool) -> Iterator[Connection]:
         with _translate_outage(), self.engine.connect() as conn:
             if dry_run:
                 tx = conn.begin()
