@@ -57,4 +57,11 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(
         default=24, ge=24, description="How long an Idempotency-Key's stored response is kept."
     )
+    idempotency_stale_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A RUNNING Idempotency-Key claim older than this was left by a process that "
+        "died mid-request; a retry takes it over. Keep it above the longest request (pool wait + "
+        "statement timeout); a request outliving it rolls back rather than answer twice.",
+    )
     log_sql: bool = Field(default=False, description="Echo SQL statements (debugging only).")

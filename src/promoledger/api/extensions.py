@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -69,6 +70,7 @@ async def mutate(
             key=key,
             fingerprint=fingerprint,
             ttl_hours=runtime.settings.idempotency_ttl_hours,
+            stale_after=timedelta(seconds=runtime.settings.idempotency_stale_seconds),
         )
         if isinstance(begun, idempotency.Replay):
             return Response(

@@ -21,7 +21,7 @@ from promoledger.api.deps import CustomerRead, get_runtime
 from promoledger.api.issue import CAPILLARY_TYPE
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain import errors as E
-from promoledger.domain.bulk import parse_int
+from promoledger.domain.bulk import MAX_DB_INT, parse_int
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus, Record, Timeline
 from promoledger.domain.vocabulary import IdentifierName, Source, parse_source
@@ -109,7 +109,9 @@ def _non_negative(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name, "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()):
+    # Bounded like every id: the value is echoed in ``pagination``, which JSON encodes as int64.
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit()) or len(digits) > 19 or int(digits) > MAX_DB_INT:
         raise _invalid(f"{name} must be a non-negative integer")
     return int(raw)
 

@@ -115,7 +115,10 @@ def parse_int(value: Any) -> int | None:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        number = int(value.strip())
+        digits = value.strip().lstrip("0") or "0"
+        if len(digits) > len(str(MAX_DB_INT)):
+            return None  # out of range; and int() refuses strings past 4300 digits outright
+        number = int(digits)
     else:
         return None
     return number if 0 < number <= MAX_DB_INT else None

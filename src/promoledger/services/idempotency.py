@@ -20,10 +20,11 @@ from promoledger.store import idempotency as store
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
-# A RUNNING claim older than this belongs to a process that died mid-request; a retry may take
-# it over. It is longer than any request may run (the database pool and lock timeouts are
-# seconds). Should a live request ever outlast it anyway, its ``seal`` finds the claim gone and
-# rolls its change back, so the key still answers for exactly one execution.
+# The default ``stale_after`` (setting ``idempotency_stale_seconds``). A RUNNING claim older
+# than this belongs to a process that died mid-request; a retry may take it over. It is longer
+# than any request may run (the database pool and lock timeouts are seconds). Should a live
+# request ever outlast it anyway, its ``seal`` finds the claim gone and rolls its change back,
+# so the key still answers for exactly one execution.
 STALE_AFTER = timedelta(seconds=60)
 
 
@@ -52,7 +53,13 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 
 def begin(
-    uow: UnitOfWork, *, credential_id: int, key: str, fingerprint: str, ttl_hours: int
+    uow: UnitOfWork,
+    *,
+    credential_id: int,
+    key: str,
+    fingerprint: str,
+    ttl_hours: int,
+    stale_after: timedelta = STALE_AFTER,
 ) -> Claim | Replay:
     """Claim ``key`` for this request, or return the stored answer to replay.
 
@@ -74,7 +81,7 @@ def begin(
             credential_id=credential_id,
             key=key,
             request_hash=fingerprint,
-            stale_before=now - STALE_AFTER,
+            stale_before=now - stale_after,
             now=now,
             expires_at=now + ttl,
         ):

@@ -15,6 +15,7 @@ from promoledger.store.tables import (
     programs,
     promotions,
 )
+from promoledger.store.types import storable
 
 _KEY_COLUMN = {
     IdentifierName.ID: customers.c.id,
@@ -39,7 +40,8 @@ def program_and_promotion(
     if promotion_id is not None:
         on.append(promotions.c.id == promotion_id)
     if identifier is not None:
-        on.append(promotions.c.identifier == identifier)
+        # A key PostgreSQL could not hold (a NUL byte) names no promotion on either database.
+        on.append(promotions.c.identifier == identifier if storable(identifier) else false())
     if promotion_id is None and identifier is None:
         on.append(false())
     stmt = (
@@ -68,6 +70,7 @@ def members_by_identifier(
     transaction: every write on a customer serialises on that row, so two concurrent requests
     never both pass a per-customer limit check, and id order rules out deadlocks.
     """
+    values = [v for v in values if storable(v)]  # a NUL byte names no customer
     if not values:
         return {}
     key = _KEY_COLUMN[identifier]
@@ -80,7 +83,7 @@ def members_by_identifier(
                 program_members.c.program_id == program_id,
             ),
         )
-        .where(customers.c.org_id == org_id, key.in_(list(values)))
+        .where(customers.c.org_id == org_id, key.in_(values))
         .order_by(customers.c.id)
     )
     if lock and conn.dialect.name == "postgresql":

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, select
 
 from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
+from promoledger.store.types import storable
 
 _KEY_COLUMN = {
     IdentifierName.ID: customers.c.id,
@@ -20,6 +21,8 @@ _KEY_COLUMN = {
 def find_customer(
     conn: Connection, *, org_id: int, identifier: IdentifierName, value: Any
 ) -> int | None:
+    if not storable(value):
+        return None
     stmt = select(customers.c.id).where(
         customers.c.org_id == org_id, _KEY_COLUMN[identifier] == value
     )

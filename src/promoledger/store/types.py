@@ -67,3 +67,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def storable(value: Any) -> bool:
+    """Whether ``value`` could ever have been stored: PostgreSQL text cannot hold a NUL byte
+    (it refuses such a parameter outright), so a key containing one matches no row on either
+    database and is left out of the query rather than sent."""
+    return not (isinstance(value, str) and "\x00" in value)
