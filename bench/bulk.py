@@ -346,8 +346,10 @@ def setup(url: str, server: Server, n: int) -> Setup:
 
 
 # --- the ceiling: the same revoke work in plain SQL ------------------------------------------
-def seed_ledger_sql(engine: Engine, org_id: int, promotion_id: int, ids: list[int]) -> None:
-    """Give every customer an ACTIVE enrolment and one ACTIVE earn, straight in SQL."""
+def seed_ledger_sql(
+    engine: Engine, org_id: int, promotion_id: int, ids: list[int], earns_each: int = 1
+) -> None:
+    """Give every customer an ACTIVE enrolment and `earns_each` ACTIVE earns, straight in SQL."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         enrol_ids = (
@@ -379,6 +381,7 @@ def seed_ledger_sql(engine: Engine, org_id: int, promotion_id: int, ids: list[in
                     "created_at": now,
                 }
                 for c, e in zip(ids, enrol_ids, strict=True)
+                for _ in range(earns_each)
             ],
         )
 
@@ -392,9 +395,13 @@ def ceiling(
     clients: int,
     batch: int,
 ) -> Phase:
-    """Per 100 customers, one transaction: look up, conditional UPDATE … RETURNING, audit insert."""
+    """Per 100 customers, one transaction: look up, conditional UPDATE … RETURNING, audit insert.
+
+    Each customer holds two ACTIVE earns, as after the main run's two EARN phases, so the
+    ceiling revokes exactly as many earns as promoledger's REVOKE_EARN phase does.
+    """
     engine = build_engine(Settings(database_url=url, db_pool_size=clients))
-    seed_ledger_sql(engine, org_id, promotion_id, ids)
+    seed_ledger_sql(engine, org_id, promotion_id, ids, earns_each=2)
     sqlite = is_sqlite(engine)
     batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
     lookup = text(
