@@ -45,7 +45,8 @@ def test_program_create_get_and_list(client: TestClient, world: World, admin: Ca
     created = client.post("/admin/v1/programs", json={"name": " Gold "}, headers=admin.headers)
     assert created.status_code == 201
     body = created.json()
-    assert set(body) == {"id", "name", "createdAt"}
+    assert set(body) == {"id", "name", "createdAt", "promotions"}
+    assert body.pop("promotions") == []  # the create answer lists promotions made with it
     assert body["name"] == "Gold"
     assert body["createdAt"].endswith("Z")
 
@@ -63,6 +64,47 @@ def test_program_create_get_and_list(client: TestClient, world: World, admin: Ca
     assert event.org_id == admin.org_id
     assert event.actor_kind == "TILL"
     assert event.actor_id == admin.credential_id
+
+
+def test_program_created_with_its_promotions_in_one_request(
+    client: TestClient, world: World, admin: Caller
+) -> None:
+    body = {
+        "name": "Rewards",
+        "promotions": [
+            {"name": "Welcome", "type": "LOYALTY_EARNING", "identifier": "welcome"},
+            {"name": "Instant", "type": "DIRECT_EARN", "limits": {"earnsPerCustomer": -1}},
+        ],
+    }
+    created = client.post("/admin/v1/programs", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    program = created.json()
+    welcome, instant = program["promotions"]
+    assert (welcome["type"], welcome["identifier"]) == ("ENROL_AND_ISSUE", "welcome")
+    assert (instant["type"], instant["limits"]["earnsPerCustomer"]) == ("DIRECT_ISSUE", -1)
+    assert {welcome["programId"], instant["programId"]} == {program["id"]}
+    listed = client.get(f"/admin/v1/programs/{program['id']}/promotions", headers=admin.headers)
+    assert [p["id"] for p in listed.json()["promotions"]] == [welcome["id"], instant["id"]]
+    assert len(world.audit(action="PROMOTION_CREATED")) == 2
+
+
+def test_program_with_a_bad_promotion_writes_nothing(
+    client: TestClient, world: World, admin: Caller
+) -> None:
+    world.program(admin.org_id, "existing")
+    body = {
+        "name": "Rewards",
+        "promotions": [
+            {"name": "Fine", "type": "DIRECT_ISSUE", "identifier": "dup"},
+            {"name": "Clash", "type": "DIRECT_ISSUE", "identifier": "dup"},
+        ],
+    }
+    response = client.post("/admin/v1/programs", json=body, headers=admin.headers)
+    assert response.status_code == 409
+    assert "dup" in response.json()["errors"][0]["message"]
+    assert [r.name for r in world.rows(t.programs)] == ["existing"]
+    assert world.rows(t.promotions) == []
+    assert world.audit(action="PROGRAM_CREATED") == []
 
 
 BAD_PROGRAM_NAMES: list[dict[str, Any]] = [{}, {"name": ""}, {"name": "x" * 201}, {"name": 5}]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from promoledger.api.admin_schemas import (
     MAX_ID,
     ProgramCreate,
+    ProgramCreated,
     ProgramList,
     ProgramPublic,
     PromotionCreate,
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/admin/v1", tags=["admin: programs and promotions"])
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.post("/programs", status_code=201, response_model=ProgramPublic)
+@router.post("/programs", status_code=201, response_model=ProgramCreated)
 async def create_program(
     request: Request, principal: ConfigWrite, runtime: RuntimeDep, body: ProgramCreate
 ) -> Response:
@@ -34,8 +35,13 @@ async def create_program(
         request,
         principal,
         body=await request.body(),
-        run=lambda ctx: programs.create_program(runtime.uow, ctx, name=body.name),
-        render=lambda row: (201, ProgramPublic.from_row(row).wire()),
+        run=lambda ctx: programs.create_program(
+            runtime.uow,
+            ctx,
+            name=body.name,
+            promotions=[p.service_args() for p in body.promotions],
+        ),
+        render=lambda created: (201, ProgramCreated.of(created).wire()),
     )
 
 

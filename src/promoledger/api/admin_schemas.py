@@ -21,9 +21,11 @@ from promoledger.services.customers import (
     CustomerView,
     effective_status,
 )
+from promoledger.services.programs import CreatedProgram
 from promoledger.services.promotions import ExpirySpec, expiry_of
 
 MAX_ID = 2**63 - 1
+MAX_PROMOTIONS_INLINE = 50
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -64,6 +66,11 @@ class _Out(BaseModel):
 # --- programs ---------------------------------------------------------------------------------
 class ProgramCreate(_In):
     name: Text = Field(min_length=1, max_length=200)
+    promotions: list[PromotionCreate] = Field(
+        default_factory=list,
+        max_length=MAX_PROMOTIONS_INLINE,
+        description="Promotions to create with the program, in the same transaction.",
+    )
 
 
 class ProgramPublic(_Out):
@@ -74,6 +81,22 @@ class ProgramPublic(_Out):
     @classmethod
     def from_row(cls, row: Row[Any]) -> ProgramPublic:
         return cls(id=row.id, name=row.name, created_at=row.created_at)
+
+
+class ProgramCreated(ProgramPublic):
+    """A new program and the promotions created with it (in request order)."""
+
+    promotions: list[PromotionPublic]
+
+    @classmethod
+    def of(cls, created: CreatedProgram) -> ProgramCreated:
+        row = created.program
+        return cls(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            promotions=[PromotionPublic.from_row(p) for p in created.promotions],
+        )
 
 
 class ProgramList(_Out):

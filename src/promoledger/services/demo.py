@@ -16,7 +16,7 @@ import orjson
 from promoledger.domain.context import Context
 from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import CredentialKind, ExpiryRule, PromotionType
-from promoledger.services import credentials, customers, programs, promotions
+from promoledger.services import credentials, customers, programs
 from promoledger.services.auth import hash_secret, md5_hex
 from promoledger.services.customers import NewCustomer
 from promoledger.services.promotions import ExpirySpec
@@ -137,27 +137,28 @@ def _create(uow: UnitOfWork) -> Demo:
     org_id = credentials.create_org(uow, name=ORG_NAME)
     _demo_till(uow, org_id)
     ctx = Context.operator(org_id)
-    program = programs.create_program(uow, ctx, name="Demo rewards")
-    program_id = int(program.id)
-    welcome = promotions.create_promotion(
+    created = programs.create_program(
         uow,
         ctx,
-        program_id=program_id,
-        name="Welcome offer",
-        type=PromotionType.ENROL_AND_ISSUE.value,
-        identifier=ENROL_AND_ISSUE_IDENTIFIER,
-        earns_per_customer=5,
-        earn_expiry=ExpirySpec(ExpiryRule.CUSTOM, 90),
+        name="Demo rewards",
+        promotions=[
+            {
+                "name": "Welcome offer",
+                "type": PromotionType.ENROL_AND_ISSUE.value,
+                "identifier": ENROL_AND_ISSUE_IDENTIFIER,
+                "earns_per_customer": 5,
+                "earn_expiry": ExpirySpec(ExpiryRule.CUSTOM, 90),
+            },
+            {
+                "name": "Instant reward",
+                "type": PromotionType.DIRECT_ISSUE.value,
+                "identifier": DIRECT_ISSUE_IDENTIFIER,
+                "earns_per_customer": 3,
+            },
+        ],
     )
-    instant = promotions.create_promotion(
-        uow,
-        ctx,
-        program_id=program_id,
-        name="Instant reward",
-        type=PromotionType.DIRECT_ISSUE.value,
-        identifier=DIRECT_ISSUE_IDENTIFIER,
-        earns_per_customer=3,
-    )
+    program_id = int(created.program.id)
+    welcome, instant = created.promotions
     made = customers.create_customers(
         uow,
         ctx,

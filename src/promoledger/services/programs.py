@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row
 
 from promoledger.domain.context import Context
-from promoledger.domain.errors import VALIDATION, Invalid, NotFound
+from promoledger.domain.errors import NotFound
+from promoledger.domain.names import clean_name
+from promoledger.services.promotions import add_promotion
 from promoledger.store import audit
 from promoledger.store import programs as store
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
-MAX_NAME = 200
+
+@dataclass(frozen=True, slots=True)
+class CreatedProgram:
+    program: Row[Any]
+    promotions: list[Row[Any]]
 
 
-def clean_name(name: str, field: str = "name") -> str:
-    """Names are trimmed and must keep 1..200 characters."""
-    cleaned = name.strip()
-    if not 0 < len(cleaned) <= MAX_NAME:
-        raise Invalid(VALIDATION, detail=f"{field} must be 1..{MAX_NAME} characters", field=field)
-    return cleaned
-
-
-def create_program(uow: UnitOfWork, ctx: Context, *, name: str) -> Row[Any]:
+def create_program(
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    name: str,
+    promotions: Sequence[Mapping[str, Any]] = (),
+) -> CreatedProgram:
+    """Create a program, and with it any ``promotions`` (each a promotion spec), atomically."""
     org_id = _org(ctx)
     cleaned = clean_name(name)
     with uow.write(dry_run=ctx.dry_run) as conn:
@@ -34,8 +41,11 @@ def create_program(uow: UnitOfWork, ctx: Context, *, name: str) -> Row[Any]:
             ctx,
             [audit.Change("PROGRAM_CREATED", "PROGRAM", int(row.id), detail={"name": cleaned})],
         )
-        ctx.seal(conn, row)
-    return row
+        created = CreatedProgram(
+            row, [add_promotion(conn, ctx, program_id=int(row.id), **spec) for spec in promotions]
+        )
+        ctx.seal(conn, created)
+    return created
 
 
 def get_program(uow: UnitOfWork, *, org_id: int, program_id: int) -> Row[Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.domain.context import Context
@@ -25,6 +25,7 @@ from promoledger.domain.errors import (
     Invalid,
     NotFound,
 )
+from promoledger.domain.names import clean_name
 from promoledger.domain.promotions import MAX_LIMIT, UNLIMITED
 from promoledger.domain.vocabulary import (
     PROMOTION_TYPE_ALIASES,
@@ -32,7 +33,6 @@ from promoledger.domain.vocabulary import (
     PromotionType,
     canonical_promotion_type,
 )
-from promoledger.services.programs import clean_name
 from promoledger.store import audit
 from promoledger.store import programs as program_store
 from promoledger.store import promotions as store
@@ -73,8 +73,19 @@ class ExpirySpec:
     days: int | None = None
 
 
-def create_promotion(
-    uow: UnitOfWork,
+def create_promotion(uow: UnitOfWork, ctx: Context, *, program_id: int, **spec: Any) -> Row[Any]:
+    """Create one promotion in a program of the caller's org (``spec``: see ``add_promotion``)."""
+    org_id = _org(ctx)
+    with uow.write(dry_run=ctx.dry_run) as conn:
+        if program_store.get_program(conn, org_id=org_id, program_id=program_id) is None:
+            raise NotFound("program")
+        row = add_promotion(conn, ctx, program_id=program_id, **spec)
+        ctx.seal(conn, row)
+    return row
+
+
+def add_promotion(
+    conn: Connection,
     ctx: Context,
     *,
     program_id: int,
@@ -89,6 +100,7 @@ def create_promotion(
     enrolment_expiry: ExpirySpec | None = None,
     earn_expiry: ExpirySpec | None = None,
 ) -> Row[Any]:
+    """Insert a checked promotion into an existing program, inside the caller's transaction."""
     org_id = _org(ctx)
     canonical = _canonical_type(type)
     settings = _checked(
@@ -105,12 +117,10 @@ def create_promotion(
     )
     ident = _clean_identifier(identifier) if identifier is not None else str(uuid.uuid4())
     now = utcnow()
+    if store.identifier_taken(conn, org_id=org_id, identifier=ident):
+        raise _identifier_taken(ident)
     try:
-        with uow.write(dry_run=ctx.dry_run) as conn:
-            if program_store.get_program(conn, org_id=org_id, program_id=program_id) is None:
-                raise NotFound("program")
-            if store.identifier_taken(conn, org_id=org_id, identifier=ident):
-                raise _identifier_taken(ident)
+        with conn.begin_nested():
             row = store.insert_promotion(
                 conn,
                 {
@@ -123,24 +133,23 @@ def create_promotion(
                     **_columns(settings),
                 },
             )
-            audit.record(
-                conn,
-                ctx,
-                [
-                    audit.Change(
-                        "PROMOTION_CREATED",
-                        "PROMOTION",
-                        int(row.id),
-                        promotion_id=int(row.id),
-                        new_status=_activity(row.active),
-                        detail={"programId": program_id, "type": canonical.value, "name": row.name},
-                    )
-                ],
-                at=now,
-            )
-            ctx.seal(conn, row)
     except IntegrityError as exc:  # a concurrent create took the identifier after our check
         raise _identifier_taken(ident) from exc
+    audit.record(
+        conn,
+        ctx,
+        [
+            audit.Change(
+                "PROMOTION_CREATED",
+                "PROMOTION",
+                int(row.id),
+                promotion_id=int(row.id),
+                new_status=_activity(row.active),
+                detail={"programId": program_id, "type": canonical.value, "name": row.name},
+            )
+        ],
+        at=now,
+    )
     return row
 
 
