@@ -410,8 +410,8 @@ def ceiling(
     sqlite = is_sqlite(engine)
     batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
     lookup = text(
-        "SELECT c.id FROM customers c JOIN program_members m ON m.customer_id = c.id "
-        "AND m.program_id = :program WHERE c.org_id = :org AND c.id IN :ids ORDER BY c.id"
+        "SELECT c.id, c.org_id FROM customers c JOIN program_members m ON m.customer_id = c.id "
+        "AND m.program_id = :program WHERE c.id IN :ids ORDER BY c.id"
         + ("" if sqlite else " FOR UPDATE OF c")
     ).bindparams(_expanding("ids"))
     revoke = text(
@@ -435,11 +435,11 @@ def ceiling(
             # SQLite: writers queue on a lock in-process, as promoledger's unit of work does,
             # so the ceiling is not dragged down by SQLite's sleeping busy handler.
             with writer, engine.begin() as conn:
-                found = (
-                    conn.execute(lookup, {"program": program_id, "org": org_id, "ids": chunk})
-                    .scalars()
-                    .all()
-                )
+                found = [
+                    r.id
+                    for r in conn.execute(lookup, {"program": program_id, "ids": chunk})
+                    if r.org_id == org_id
+                ]
                 rows = conn.execute(
                     revoke, {"now": now, "rid": "bench", "promo": promotion_id, "ids": found}
                 ).all()

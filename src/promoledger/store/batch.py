@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, false, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, false, select
 
 from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.tables import (
@@ -74,8 +74,15 @@ def members_by_identifier(
     if not values:
         return {}
     key = _KEY_COLUMN[identifier]
+    # By id, the primary key must be the only usable index: with `org_id = ?` in the WHERE,
+    # PostgreSQL on stale statistics walked every customer of the org through an
+    # (org_id, ...) index instead of probing 100 ids. The org is checked on the rows instead.
+    # Mobile and email are looked up through their (org_id, value) unique indexes.
+    where: list[ColumnElement[bool]] = [key.in_(values)]
+    if identifier is not IdentifierName.ID:
+        where.append(customers.c.org_id == org_id)
     stmt = (
-        select(customers.c.id, key.label("key"))
+        select(customers.c.id, customers.c.org_id, key.label("key"))
         .join(
             program_members,
             and_(
@@ -83,12 +90,12 @@ def members_by_identifier(
                 program_members.c.program_id == program_id,
             ),
         )
-        .where(customers.c.org_id == org_id, key.in_(values))
+        .where(*where)
         .order_by(customers.c.id)
     )
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=customers)
-    return {row.key: int(row.id) for row in conn.execute(stmt)}
+    return {row.key: int(row.id) for row in conn.execute(stmt) if row.org_id == org_id}
 
 
 def sources_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, set[str]]:

@@ -127,7 +127,6 @@ customers = Table(
     UniqueConstraint("org_id", "mobile"),
     UniqueConstraint("org_id", "email"),
     UniqueConstraint("org_id", "external_id"),
-    Index("ix_customers_org_id_id", "org_id", "id"),
 )
 
 customer_sources = Table(
