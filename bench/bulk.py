@@ -61,6 +61,8 @@ class Phase:
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     failures: int = 0
     server_cpu_ms: float = 0.0  # server process CPU time per request (user + system)
+    server_rss_mb: float = 0.0  # server resident memory when the phase ended
+    server_peak_mb: float = 0.0  # the server's peak resident memory so far (VmHWM)
 
     @property
     def per_second(self) -> float:
@@ -77,6 +79,11 @@ class Phase:
             f"  {self.name:<28} {self.per_second:>10,.0f} cust/s   p50 {self.pct(0.50):6.1f} ms"
             f"   p99 {self.pct(0.99):6.1f} ms   {self.requests:>5} req"
             + (f"   server CPU {self.server_cpu_ms:5.1f} ms/req" if self.server_cpu_ms else "")
+            + (
+                f"   RSS {self.server_rss_mb:4.0f} MB (peak {self.server_peak_mb:4.0f})"
+                if self.server_rss_mb
+                else ""
+            )
             + (f"   FAILURES {self.failures}" if self.failures else "")
         )
 
@@ -174,14 +181,7 @@ class Server:
         Server.profile = None  # profile the first (main-run) server only
 
     def peak_rss_mb(self) -> float:
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return 0.0
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return proc_status_mb(self.proc.pid, "VmHWM")
 
     def stop(self) -> None:
         if self.spy is not None:
@@ -249,7 +249,21 @@ def drive(
     seconds = time.perf_counter() - started
     cpu_ms = (process_cpu_seconds(server_pid) - cpu_before) * 1000 / max(len(bodies), 1)
     customers = sum(len(b["customers"]) for b in bodies)
-    return Phase(name, customers, len(bodies), seconds, latencies, failures, cpu_ms)
+    rss = proc_status_mb(server_pid, "VmRSS") if server_pid else 0.0
+    peak = proc_status_mb(server_pid, "VmHWM") if server_pid else 0.0
+    return Phase(name, customers, len(bodies), seconds, latencies, failures, cpu_ms, rss, peak)
+
+
+def proc_status_mb(pid: int, field_name: str) -> float:
+    """A memory figure (VmRSS, VmHWM) of a process from /proc, in MB (0 when unknown)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def process_cpu_seconds(pid: int | None) -> float:
