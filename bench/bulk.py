@@ -561,8 +561,8 @@ def auth_compare(server: Server, s: Setup, args: argparse.Namespace) -> dict[str
     for label, headers in (("basic", s.headers), ("oauth", s.oauth_headers)):
         with httpx.Client(base_url=server.base, headers=s.headers) as c:
             promo = promotion(c, s.program_id, "DIRECT_ISSUE", earns=1)
-        drive(
-            "seed directEarn",
+        seeded = drive(
+            f"directEarn (seeds {label})",
             server.base,
             s.headers,
             "/v2/promotion/bulk/directEarn",

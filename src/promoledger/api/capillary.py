@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import orjson
 from fastapi import Request
+from starlette.responses import Response
 
+from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
-from promoledger.domain.bulk import BulkAction, PromotionRef
+from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
+from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import ErrorDef, RequestRejected
 from promoledger.domain.outcomes import EntryOutcome
 from promoledger.domain.promotions import Promotion
@@ -56,12 +59,54 @@ def openapi_body(schema: dict[str, Any] = BULK_BODY_SCHEMA) -> dict[str, Any]:
     }
 
 
-async def read_json(request: Request) -> Any:
-    body = await request.body()
+def decode_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestRejected(E.INVALID_JSON) from exc
+
+
+async def read_json(request: Request) -> Any:
+    return decode_json(await request.body())
+
+
+class BulkResult(Protocol):
+    @property
+    def promotion(self) -> Promotion: ...
+    @property
+    def action(self) -> BulkAction: ...
+    @property
+    def outcomes(self) -> Sequence[EntryOutcome]: ...
+
+
+async def bulk_mutation(
+    request: Request,
+    principal: Principal,
+    *,
+    parse: Callable[[Any], BulkRequest],
+    execute: Callable[[Context, BulkRequest], BulkResult],
+) -> Response:
+    """A Capillary bulk POST: parse, execute, answer with the envelope.
+
+    Parsing runs inside ``mutate``, so a request-level rejection (400) is answered, stored and
+    replayed under an Idempotency-Key exactly like a processed request.
+    """
+    body = await request.body()
+    parsed: list[BulkRequest] = []
+
+    def run(ctx: Context) -> BulkResult:
+        parsed.append(parse(decode_json(body)))
+        return execute(ctx, parsed[0])
+
+    def render(result: BulkResult) -> tuple[int, Any]:
+        return 200, bulk_envelope(
+            ref=parsed[0].promotion,
+            promotion=result.promotion,
+            action=result.action,
+            outcomes=result.outcomes,
+        )
+
+    return await mutate(request, principal, body=body, run=run, render=render)
 
 
 def error_item(error: ErrorDef) -> dict[str, Any]:

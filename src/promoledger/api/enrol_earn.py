@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from promoledger.api.capillary import bulk_envelope, openapi_body, read_json
+from promoledger.api.capillary import bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite, get_runtime
-from promoledger.api.extensions import mutate
-from promoledger.domain.bulk import (
-    ENROL_AND_EARN_ACTIONS,
-    BulkAction,
-    BulkRequest,
-    parse_bulk_request,
-)
+from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, BulkAction, parse_bulk_request
 from promoledger.services import enrol_earn as service
 
 router = APIRouter(tags=["capillary"])
@@ -28,17 +20,13 @@ router = APIRouter(tags=["capillary"])
 )
 async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response:
     runtime = get_runtime(request)
-    bulk = parse_bulk_request(
-        await read_json(request),
-        actions=ENROL_AND_EARN_ACTIONS,
-        batch_limit=runtime.settings.batch_limit,
-    )
-    return await mutate(
+    return await bulk_mutation(
         request,
         principal,
-        body=await request.body(),
-        run=lambda ctx: service.enrol_and_earn(runtime.uow, ctx, request=bulk),
-        render=lambda result: _render(bulk, result),
+        parse=lambda payload: parse_bulk_request(
+            payload, actions=ENROL_AND_EARN_ACTIONS, batch_limit=runtime.settings.batch_limit
+        ),
+        execute=lambda ctx, bulk: service.enrol_and_earn(runtime.uow, ctx, request=bulk),
     )
 
 
@@ -49,26 +37,14 @@ async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response
 )
 async def direct_earn(request: Request, principal: CustomerWrite) -> Response:
     runtime = get_runtime(request)
-    bulk = parse_bulk_request(
-        await read_json(request),
-        actions=None,
-        fixed_action=BulkAction.EARN,
-        batch_limit=runtime.settings.batch_limit,
-    )
-    return await mutate(
+    return await bulk_mutation(
         request,
         principal,
-        body=await request.body(),
-        run=lambda ctx: service.direct_earn(runtime.uow, ctx, request=bulk),
-        render=lambda result: _render(bulk, result),
+        parse=lambda payload: parse_bulk_request(
+            payload,
+            actions=None,
+            fixed_action=BulkAction.EARN,
+            batch_limit=runtime.settings.batch_limit,
+        ),
+        execute=lambda ctx, bulk: service.direct_earn(runtime.uow, ctx, request=bulk),
     )
-
-
-def _render(bulk: BulkRequest, result: service.BatchResult) -> tuple[int, Any]:
-    envelope = bulk_envelope(
-        ref=bulk.promotion,
-        promotion=result.promotion,
-        action=result.action,
-        outcomes=result.outcomes,
-    )
-    return 200, envelope

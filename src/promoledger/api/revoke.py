@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from promoledger.api.capillary import bulk_envelope, openapi_body
+from promoledger.api.capillary import bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite, get_runtime
-from promoledger.api.extensions import mutate
-from promoledger.domain import errors as E
 from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction, parse_bulk_request
-from promoledger.domain.context import Context, Principal
-from promoledger.domain.errors import RequestRejected
+from promoledger.domain.context import Principal
 from promoledger.services import revoke as service
 
 router = APIRouter(tags=["revoke"])
@@ -53,29 +48,15 @@ async def _revoke(
     fixed: BulkAction | None,
 ) -> Response:
     runtime = get_runtime(request)
-    body = await request.body()
-
-    def run(ctx: Context) -> service.RevokeResult:
-        bulk = parse_bulk_request(
-            _decode(body),
+    return await bulk_mutation(
+        request,
+        principal,
+        parse=lambda payload: parse_bulk_request(
+            payload,
             actions=actions,
             fixed_action=fixed,
             batch_limit=runtime.settings.batch_limit,
             with_earn_ids=True,
-        )
-        return service.revoke(runtime.uow, ctx, request=bulk)
-
-    return await mutate(request, principal, body=body, run=run, render=_render)
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestRejected(E.INVALID_JSON) from exc
-
-
-def _render(result: service.RevokeResult) -> tuple[int, Any]:
-    return 200, bulk_envelope(
-        ref=result.ref, promotion=result.promotion, action=result.action, outcomes=result.outcomes
+        ),
+        execute=lambda ctx, bulk: service.revoke(runtime.uow, ctx, request=bulk),
     )

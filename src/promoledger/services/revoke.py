@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
+from promoledger.domain.bulk import BulkAction, BulkRequest
 from promoledger.domain.context import Context
 from promoledger.domain.errors import DatabaseUnavailable
 from promoledger.domain.outcomes import EntryOutcome
@@ -37,7 +37,6 @@ MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class RevokeResult:
-    ref: PromotionRef
     promotion: Promotion
     action: BulkAction
     outcomes: tuple[EntryOutcome, ...]
@@ -61,9 +60,7 @@ def revoke(
                 batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
                 plan = _decide_and_apply(conn, ctx, batch, request.action, now)
                 audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=now)
-                result = RevokeResult(
-                    request.promotion, batch.promotion, request.action, plan.outcomes
-                )
+                result = RevokeResult(batch.promotion, request.action, plan.outcomes)
                 ctx.seal(conn, result)
             return result
         except _LedgerMoved:
