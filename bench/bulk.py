@@ -568,7 +568,9 @@ def auth_compare(server: Server, s: Setup, args: argparse.Namespace) -> dict[str
             "/v2/promotion/bulk/directEarn",
             bulk_bodies(s.customer_ids, s.program_id, promo, None, args.batch),
             args.clients,
+            server.proc.pid,
         )
+        print(seeded.row())
         phase = drive(
             f"REVOKE_EARN via {label}",
             server.base,
