@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
@@ -239,6 +240,24 @@ def test_a_cached_request_costs_one_statement_and_no_slow_hash(
     assert hasher.verified == 1  # argon2 ran once, on the first request
     assert len(statements) == 3  # one indexed read of the credential (and its failures) each
     assert all("credentials" in sql and "auth_failures" in sql for sql in statements)
+
+
+def test_concurrent_requests_on_a_cold_cache_hash_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a busy credential's cache entry is missing, a herd of requests costs one argon2."""
+    hasher = _CountingHasher()
+    monkeypatch.setattr(auth, "_hasher", hasher)
+    till = world.till(world.org())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: world.client.get("/v2/_probe/customer", headers=till.headers),
+                range(8),
+            )
+        )
+    assert [a.status_code for a in answers] == [200] * 8
+    assert hasher.verified == 1
 
 
 def test_a_client_key_is_not_a_till(world: World) -> None:

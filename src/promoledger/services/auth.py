@@ -40,6 +40,7 @@ from promoledger.store import audit
 from promoledger.store import credentials as store
 from promoledger.store.uow import UnitOfWork
 
+MAX_CONCURRENT_HASHES = 2  # argon2id verifications at once per process (memory bound)
 MAX_TOKEN_TTL = 30 * 24 * 3600
 DEFAULT_TOKEN_TTL = 3600
 MAX_NAME_LENGTH = 200
@@ -89,6 +90,11 @@ class Authenticator:
             maxsize=10_000, ttl=max(settings.credential_cache_seconds, 0.001)
         )
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+        # One lock per (name, secret) being verified; entries age out like the cache's.
+        self._verifying: TTLCache[tuple[str, str, bytes], threading.Lock] = TTLCache(
+            maxsize=10_000, ttl=60
+        )
         self._keys: dict[str, bytes] = {}
         self._current_kid: str | None = None
         self._pruned_window: datetime | None = None
@@ -185,12 +191,19 @@ class Authenticator:
         if failures >= self._settings.auth_failure_limit:
             raise Throttled(retry_after=self._retry_after(name, window))
         cache_key = (kind.value, name, hashlib.sha256(secret.encode()).digest())
-        if row is not None and not row.disabled:
-            with self._lock:
-                cached_hash = self._verified.get(cache_key)
-            if cached_hash is not None and hmac.compare_digest(cached_hash, row.secret_hash):
+        if row is not None and self._cached(cache_key, row):
+            return row
+        # argon2id costs ~64 MiB and tens of ms per verification. Requests with the same
+        # secret verify one at a time and re-check the cache once admitted, and at most a few
+        # verifications run at once: when a busy credential's cache entry expires, eight
+        # concurrent requests cost one hash, not eight (that herd once took a server from
+        # 150 MB to 620 MB), and a storm of bad secrets keeps memory bounded.
+        with self._lock:
+            in_flight = self._verifying.setdefault(cache_key, threading.Lock())
+        with in_flight, self._hashing:
+            if row is not None and self._cached(cache_key, row):
                 return row
-        ok = _verify(row.secret_hash if row is not None else _dummy_hash(), secret)
+            ok = _verify(row.secret_hash if row is not None else _dummy_hash(), secret)
         if row is None or row.disabled or not ok:
             reason = "unknown" if row is None else "disabled" if row.disabled else "wrong_secret"
             self._note_failure(
@@ -205,6 +218,15 @@ class Authenticator:
         with self._lock:
             self._verified[cache_key] = row.secret_hash
         return row
+
+    def _cached(self, cache_key: tuple[str, str, bytes], row: Row[Any]) -> bool:
+        """A secret verified recently against the credential's current hash (so a rotation or
+        a disable, read fresh from the row on every request, takes effect at once)."""
+        if row.disabled:
+            return False
+        with self._lock:
+            cached_hash = self._verified.get(cache_key)
+        return cached_hash is not None and hmac.compare_digest(cached_hash, row.secret_hash)
 
     def _note_token_failure(
         self, reason: str, row: Row[Any] | None, request_id: str | None
