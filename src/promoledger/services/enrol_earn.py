@@ -25,7 +25,8 @@ from promoledger.services.batch import resolve
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import enrol_earn as store
-from promoledger.store.ledger import CustomerLedger
+from promoledger.store.ledger import CustomerLedger, end_active
+from promoledger.store.tables import enrolments
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
@@ -105,7 +106,15 @@ def _write(
 ) -> None:
     assert ctx.org_id is not None
     stamp = store.Stamp(ctx.org_id, promotion.id, now, ctx.actor, ctx.request_id)
-    replaced = store.replace_enrolments(conn, stamp, decided.replaced)
+    replaced = end_active(
+        conn,
+        enrolments,
+        decided.replaced,
+        status=Status.REPLACED.value,
+        now=now,
+        ended_by=ctx.actor,
+        request_id=ctx.request_id,
+    )
     if len(replaced) != len(decided.replaced):
         # Cannot happen while customer rows are locked (PostgreSQL) or the write lock is held
         # (SQLite); if it ever does, roll everything back rather than commit half a decision.

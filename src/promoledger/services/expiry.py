@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from promoledger.domain.context import Context
 from promoledger.domain.vocabulary import Status
 from promoledger.store import audit
-from promoledger.store.ledger import CustomerLedger, LedgerRow, expire, ledgers
+from promoledger.store.ledger import CustomerLedger, LedgerRow, end_active, ledgers
 from promoledger.store.tables import earns, enrolments
 
 
@@ -48,7 +48,15 @@ def current_ledgers(
         ]
         if not due:
             continue
-        expired = expire(conn, table, [row.id for row in due], now)
+        expired = end_active(
+            conn,
+            table,
+            [row.id for row in due],
+            status=Status.EXPIRED.value,
+            now=now,
+            ended_by="SYSTEM",
+            request_id=None,
+        )
         for row in due:
             if row.id in expired:
                 row.status = Status.EXPIRED.value

@@ -99,7 +99,12 @@ def begin(
 def seal(conn: Connection, claim: Claim, *, status: int, body: bytes) -> None:
     """Store the answer in the request's own transaction. If the claim was taken over (this
     request outlived ``STALE_AFTER``), raise, so the change rolls back with it."""
-    if not store.complete(
+    if not _complete(conn, claim, status=status, body=body):
+        raise IdempotencyInFlight()
+
+
+def _complete(conn: Connection, claim: Claim, *, status: int, body: bytes) -> bool:
+    return store.complete(
         conn,
         credential_id=claim.credential_id,
         key=claim.key,
@@ -107,22 +112,14 @@ def seal(conn: Connection, claim: Claim, *, status: int, body: bytes) -> None:
         status=status,
         body=body,
         expires_at=utcnow() + claim.ttl,
-    ):
-        raise IdempotencyInFlight()
+    )
 
 
 def record_failure(uow: UnitOfWork, claim: Claim, *, status: int, body: bytes) -> None:
-    """A 4xx answer changed nothing and is deterministic: store it so a retry replays it."""
+    """A 4xx answer changed nothing and is deterministic: store it so a retry replays it.
+    (A claim taken over meanwhile belongs to the new owner: then nothing is stored.)"""
     with uow.write() as conn:
-        store.complete(
-            conn,
-            credential_id=claim.credential_id,
-            key=claim.key,
-            claimed_at=claim.claimed_at,
-            status=status,
-            body=body,
-            expires_at=utcnow() + claim.ttl,
-        )
+        _complete(conn, claim, status=status, body=body)
 
 
 def release(uow: UnitOfWork, claim: Claim) -> None:

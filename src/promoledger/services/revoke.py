@@ -23,7 +23,8 @@ from promoledger.domain.vocabulary import Status
 from promoledger.services.batch import ResolvedBatch, resolve
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
-from promoledger.store import revoke as store
+from promoledger.store import tables as t
+from promoledger.store.ledger import end_active
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
@@ -93,19 +94,17 @@ def _decide_and_apply(
         error_of=batch.error_of,
         holdings={cid: Holdings.of(lg.enrolments, lg.earns) for cid, lg in loaded.items()},
     )
-    enrolments = store.revoke_enrolments(
-        conn,
-        plan.enrolments.keys(),
-        now=now,
-        actor=ctx.actor,
-        request_id=ctx.request_id,
-    )
-    earns = store.revoke_earns(
-        conn,
-        plan.earns.keys(),
-        now=now,
-        actor=ctx.actor,
-        request_id=ctx.request_id,
+    enrolments, earns = (
+        end_active(
+            conn,
+            table,
+            ids,
+            status=Status.REVOKED.value,
+            now=now,
+            ended_by=ctx.actor,
+            request_id=ctx.request_id,
+        )
+        for table, ids in ((t.enrolments, plan.enrolments.keys()), (t.earns, plan.earns.keys()))
     )
     if enrolments != set(plan.enrolments) or earns != set(plan.earns):
         raise _LedgerMoved

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, update
+from sqlalchemy import Connection, Table, insert
 
 from promoledger.domain.vocabulary import Status
 from promoledger.store.tables import earns, enrolments
@@ -42,24 +42,6 @@ def insert_enrolments(conn: Connection, stamp: Stamp, records: Sequence[NewRecor
 def insert_earns(conn: Connection, stamp: Stamp, records: Sequence[NewRecord]) -> list[int]:
     """Insert in one multi-row statement; returns the ids in the order of ``records``."""
     return _insert(conn, earns, stamp, records)
-
-
-def replace_enrolments(conn: Connection, stamp: Stamp, ids: Sequence[int]) -> list[int]:
-    """ACTIVE → REPLACED for these enrolments; returns the ids that actually changed."""
-    if not ids:
-        return []
-    stmt = (
-        update(enrolments)
-        .where(enrolments.c.id.in_(list(ids)), enrolments.c.status == Status.ACTIVE.value)
-        .values(
-            status=Status.REPLACED.value,
-            ended_at=stamp.now,
-            ended_by=stamp.actor,
-            ended_request_id=stamp.request_id,
-        )
-        .returning(enrolments.c.id)
-    )
-    return [int(r.id) for r in conn.execute(stmt)]
 
 
 def _insert(

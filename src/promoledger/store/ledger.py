@@ -71,14 +71,35 @@ def _earns_of(ledger: CustomerLedger) -> list[LedgerRow]:
     return ledger.earns
 
 
-def expire(conn: Connection, table: Table, ids: Collection[int], now: datetime) -> set[int]:
-    """ACTIVE → EXPIRED for these ids (those still ACTIVE); returns the ids changed."""
+def end_active(
+    conn: Connection,
+    table: Table,
+    ids: Collection[int],
+    *,
+    status: str,
+    now: datetime,
+    ended_by: str,
+    request_id: str | None,
+) -> set[int]:
+    """ACTIVE → ``status`` (REVOKED, REPLACED, EXPIRED) for those of ``ids`` still ACTIVE.
+
+    Returns exactly the ids it changed. ``WHERE id IN (...) AND status = 'ACTIVE'`` means a
+    row is ended by exactly one transaction, whatever the number of concurrent requests or
+    server processes: a second UPDATE of the same row either waits for the first to commit
+    (PostgreSQL re-checks the condition and skips it) or runs after it (SQLite serialises
+    writers). Callers compare what came back with what they decided and never report a row
+    the UPDATE did not return.
+
+    By primary key only: the ids were read from the promotion's ledger under the customer
+    lock. With promotion_id in the WHERE, SQLite walked the whole promotion through its
+    index instead of probing the rowids: O(table), not O(batch).
+    """
     if not ids:
         return set()
     stmt = (
         update(table)
         .where(table.c.id.in_(sorted(ids)), table.c.status == "ACTIVE")
-        .values(status="EXPIRED", ended_at=now, ended_by="SYSTEM")
+        .values(status=status, ended_at=now, ended_by=ended_by, ended_request_id=request_id)
         .returning(table.c.id)
     )
     return {int(r.id) for r in conn.execute(stmt)}
