@@ -127,6 +127,26 @@ def cli(url: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+ACCESS = "customer:write,config:write"
+
+
+def org_with_till(url: str, name: str) -> dict[str, Any]:
+    """An org and the bench's till (Basic credentials), in one CLI call."""
+    return cli(
+        url,
+        "org",
+        "create",
+        "--name",
+        name,
+        "--till-code",
+        TILL_CODE,
+        "--till-password",
+        TILL_PASSWORD,
+        "--till-access",
+        ACCESS,
+    )
+
+
 class Server:
     """`promoledger serve` in a child process; peak memory read from /proc (VmHWM)."""
 
@@ -324,23 +344,9 @@ def promotion(client: httpx.Client, program_id: int, type_: str, earns: int) -> 
 
 
 def setup(url: str, server: Server, n: int) -> Setup:
-    org = cli(url, "org", "create", "--name", "bench")
-    access = "customer:write,config:write"
-    cli(
-        url,
-        "till",
-        "create",
-        "--org",
-        str(org["id"]),
-        "--code",
-        TILL_CODE,
-        "--password",
-        TILL_PASSWORD,
-        "--access",
-        access,
-    )
+    org = org_with_till(url, "bench")
     oauth = cli(
-        url, "client", "create", "--org", str(org["id"]), "--name", "bench", "--access", access
+        url, "client", "create", "--org", str(org["id"]), "--name", "bench", "--access", ACCESS
     )
     headers = basic_headers()
     token = httpx.post(
@@ -627,20 +633,7 @@ def growth_run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def seed_scale(url: str, scale: int, working: int) -> tuple[int, int, int, list[int]]:
     """Bulk-load `scale` customers in SQL (the API path is measured by the main run)."""
-    org = cli(url, "org", "create", "--name", "growth")
-    cli(
-        url,
-        "till",
-        "create",
-        "--org",
-        str(org["id"]),
-        "--code",
-        TILL_CODE,
-        "--password",
-        TILL_PASSWORD,
-        "--access",
-        "customer:write,config:write",
-    )
+    org = org_with_till(url, "growth")
     engine = build_engine(Settings(database_url=url))
     now = datetime.now(UTC)
     org_id = int(org["id"])
