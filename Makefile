@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with (pyproject.toml
+# keeps the ranges promoledger supports); `make lock` refreshes it from the current virtualenv.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 .PHONY: help
@@ -44,6 +46,10 @@ fmt: $(STAMP) ## format and auto-fix
 .PHONY: bench
 bench: $(STAMP) ## benchmark bulk throughput against the raw-SQL ceiling (BENCH_ARGS=...)
 	$(BIN)/python bench/bulk.py $(BENCH_ARGS)
+
+.PHONY: lock
+lock: $(STAMP) ## re-pin constraints.txt to the versions installed in .venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^promoledger' > constraints.txt
 
 .PHONY: clean
 clean: ## remove the virtualenv and local databases
