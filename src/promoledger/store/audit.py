@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, and_, insert, select
+from sqlalchemy import Connection, Row, and_, select
 
 from promoledger.domain.context import Context
 from promoledger.store.tables import audit_events
@@ -29,33 +30,76 @@ class Change:
     detail: dict[str, Any] | None = None
 
 
+# Every column but the id, in the order `record` builds its rows.
+_COLUMNS = (
+    "occurred_at",
+    "org_id",
+    "actor_kind",
+    "actor_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "customer_id",
+    "promotion_id",
+    "old_status",
+    "new_status",
+    "request_id",
+    "idempotency_key",
+    "detail",
+)
+
+
 def record(
     conn: Connection, ctx: Context, changes: Iterable[Change], *, at: datetime | None = None
 ) -> int:
-    """Append one audit event per change, as a single multi-row insert. Returns how many."""
-    when = at or utcnow()
+    """Append one audit event per change, as one executemany. Returns how many.
+
+    This runs for every state change, so on the bulk hot path it writes a row per customer.
+    The rows go to the driver as plain tuples: SQLAlchemy's per-row parameter processing was
+    a fifth of a bulk revoke's service time. The one timestamp is bound once, through the
+    column type's own processor, so the stored value is exactly what an ORM-style insert
+    would store.
+    """
+    when = _bind_time(conn, at or utcnow())
     rows = [
-        {
-            "occurred_at": when,
-            "org_id": ctx.org_id,
-            "actor_kind": ctx.actor_kind,
-            "actor_id": ctx.actor_id,
-            "action": c.action,
-            "entity_type": c.entity_type,
-            "entity_id": c.entity_id,
-            "customer_id": c.customer_id,
-            "promotion_id": c.promotion_id,
-            "old_status": c.old_status,
-            "new_status": c.new_status,
-            "request_id": ctx.request_id,
-            "idempotency_key": ctx.idempotency_key,
-            "detail": orjson.dumps(c.detail).decode() if c.detail else None,
-        }
+        (
+            when,
+            ctx.org_id,
+            ctx.actor_kind,
+            ctx.actor_id,
+            c.action,
+            c.entity_type,
+            c.entity_id,
+            c.customer_id,
+            c.promotion_id,
+            c.old_status,
+            c.new_status,
+            ctx.request_id,
+            ctx.idempotency_key,
+            orjson.dumps(c.detail).decode() if c.detail else None,
+        )
         for c in changes
     ]
     if rows:
-        conn.execute(insert(audit_events), rows)
+        conn.exec_driver_sql(_insert_sql(conn.dialect.name), rows)
     return len(rows)
+
+
+@functools.cache
+def _insert_sql(dialect: str) -> str:
+    placeholder = "?" if dialect == "sqlite" else "%s"  # sqlite3: qmark; psycopg: format
+    return (
+        f"INSERT INTO {audit_events.name} ({', '.join(_COLUMNS)}) "  # noqa: S608 - constants
+        f"VALUES ({', '.join([placeholder] * len(_COLUMNS))})"
+    )
+
+
+def _bind_time(conn: Connection, when: datetime) -> Any:
+    # dialect_impl: the type as this dialect stores it (on SQLite, the fixed-width text that
+    # sorts correctly, not the driver's default datetime adapter).
+    column_type = audit_events.c.occurred_at.type.dialect_impl(conn.dialect)
+    process = column_type.bind_processor(conn.dialect)
+    return process(when) if process is not None else when
 
 
 def query(
