@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from promoledger.api.admin_schemas import MAX_ID, AuditEventPublic, AuditPagePublic
+from promoledger.api.admin_customer_schemas import AuditEventPublic, AuditPagePublic
+from promoledger.api.admin_schemas import MAX_ID
 from promoledger.api.deps import ConfigRead, RuntimeDep
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.services import audit

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from promoledger.api.admin_schemas import (
-    MAX_ID,
+from promoledger.api.admin_customer_schemas import (
     CustomerLedgerPublic,
     CustomerPublic,
     CustomersCreate,
     CustomersPublic,
 )
+from promoledger.api.admin_schemas import MAX_ID
 from promoledger.api.deps import ConfigRead, ConfigWrite, RuntimeDep
 from promoledger.api.extensions import mutate
 from promoledger.api.responses import OrjsonResponse, json_response

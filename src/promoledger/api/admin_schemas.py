@@ -1,5 +1,8 @@
 """The /admin/v1 wire models: XCreate / XUpdate (requests), XPublic (responses); camelCase.
 
+This module holds the shared bases and the program and promotion models; customers, their
+ledger and the audit trail are in ``admin_customer_schemas``.
+
 Shapes are checked here (types, lengths, counts); the rules that need the database or span
 fields (limits, date order, duplicate identifiers) live in the services, so the CLI gets them too.
 """
@@ -9,18 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Row
 
 from promoledger.domain.vocabulary import ExpiryRule
-from promoledger.services.customers import (
-    MAX_BATCH,
-    CreatedCustomer,
-    CustomerView,
-    effective_status,
-)
 from promoledger.services.programs import CreatedProgram
 from promoledger.services.promotions import ExpirySpec, expiry_of
 
@@ -50,11 +46,11 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
-class _In(BaseModel):
+class AdminIn(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", str_strip_whitespace=True)
 
 
-class _Out(BaseModel):
+class AdminOut(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True
     )
@@ -64,7 +60,7 @@ class _Out(BaseModel):
 
 
 # --- programs ---------------------------------------------------------------------------------
-class ProgramCreate(_In):
+class ProgramCreate(AdminIn):
     name: Text = Field(min_length=1, max_length=200)
     promotions: list[PromotionCreate] = Field(
         default_factory=list,
@@ -73,7 +69,7 @@ class ProgramCreate(_In):
     )
 
 
-class ProgramPublic(_Out):
+class ProgramPublic(AdminOut):
     id: int
     name: str
     created_at: datetime
@@ -99,19 +95,19 @@ class ProgramCreated(ProgramPublic):
         )
 
 
-class ProgramList(_Out):
+class ProgramList(AdminOut):
     programs: list[ProgramPublic]
 
 
 # --- promotions -------------------------------------------------------------------------------
-class Limits(_In):
+class Limits(AdminIn):
     """Per customer: 1..100, or -1 for unlimited. Omitted values default to 1 (keep, on PATCH)."""
 
     enrolments_per_customer: int | None = Field(default=None, strict=True)
     earns_per_customer: int | None = Field(default=None, strict=True)
 
 
-class ExpiryRuleIn(_In):
+class ExpiryRuleIn(AdminIn):
     rule: ExpiryRule
     days: int | None = Field(
         default=None, strict=True, description="Required for CUSTOM: days after creation."
@@ -121,14 +117,14 @@ class ExpiryRuleIn(_In):
         return ExpirySpec(self.rule, self.days)
 
 
-class Expiry(_In):
+class Expiry(AdminIn):
     """Per record kind; null (or omitted, on create) means the records never expire."""
 
     enrolment: ExpiryRuleIn | None = None
     earn: ExpiryRuleIn | None = None
 
 
-class PromotionCreate(_In):
+class PromotionCreate(AdminIn):
     name: Text = Field(min_length=1, max_length=200)
     type: Text = Field(
         description="ENROL_AND_ISSUE (LOYALTY_EARNING, ISSUE_AND_EARN), "
@@ -161,7 +157,7 @@ class PromotionCreate(_In):
         return args
 
 
-class PromotionUpdate(_In):
+class PromotionUpdate(AdminIn):
     """Only the fields present change; null clears a date or an expiry rule."""
 
     name: Text | None = Field(default=None, min_length=1, max_length=200)
@@ -195,12 +191,12 @@ class PromotionUpdate(_In):
         return out
 
 
-class LimitsPublic(_Out):
+class LimitsPublic(AdminOut):
     enrolments_per_customer: int
     earns_per_customer: int
 
 
-class ExpiryRulePublic(_Out):
+class ExpiryRulePublic(AdminOut):
     rule: ExpiryRule
     days: int | None
 
@@ -209,12 +205,12 @@ class ExpiryRulePublic(_Out):
         return cls(rule=spec.rule, days=spec.days) if spec else None
 
 
-class ExpiryPublic(_Out):
+class ExpiryPublic(AdminOut):
     enrolment: ExpiryRulePublic | None
     earn: ExpiryRulePublic | None
 
 
-class PromotionPublic(_Out):
+class PromotionPublic(AdminOut):
     id: int
     program_id: int
     identifier: str
@@ -254,156 +250,5 @@ class PromotionPublic(_Out):
         )
 
 
-class PromotionList(_Out):
+class PromotionList(AdminOut):
     promotions: list[PromotionPublic]
-
-
-# --- customers --------------------------------------------------------------------------------
-class CustomerCreate(_In):
-    mobile: Text | None = Field(default=None, max_length=64)
-    email: Text | None = Field(default=None, max_length=320)
-    external_id: Text | None = Field(default=None, max_length=200)
-    sources: list[Text] = Field(default_factory=list, max_length=20)
-    program_ids: list[Id] = Field(default_factory=list, max_length=100)
-
-
-class CustomersCreate(_In):
-    customers: list[CustomerCreate] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class CustomerPublic(_Out):
-    id: int
-    mobile: str | None
-    email: str | None
-    external_id: str | None
-    sources: list[str]
-    program_ids: list[int]
-
-    @classmethod
-    def of(cls, c: CreatedCustomer) -> CustomerPublic:
-        return cls(
-            id=c.id,
-            mobile=c.mobile,
-            email=c.email,
-            external_id=c.external_id,
-            sources=c.sources,
-            program_ids=c.program_ids,
-        )
-
-
-class CustomersPublic(_Out):
-    customers: list[CustomerPublic]
-
-
-class LedgerRecordPublic(_Out):
-    """An enrolment or an earn. ``status`` is EXPIRED once past ``expiresAt``."""
-
-    id: int
-    status: str
-    created_at: datetime
-    expires_at: datetime | None
-    ended_at: datetime | None
-    ended_by: str | None
-    ended_request_id: str | None
-    enrolment_id: int | None = Field(default=None, description="Earns: the enrolment it is under.")
-
-    @classmethod
-    def from_row(cls, row: Row[Any], now: datetime) -> LedgerRecordPublic:
-        return cls(
-            id=row.id,
-            status=effective_status(row, now),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            ended_at=row.ended_at,
-            ended_by=row.ended_by,
-            ended_request_id=row.ended_request_id,
-            enrolment_id=getattr(row, "enrolment_id", None),
-        )
-
-
-class PromotionLedgerPublic(_Out):
-    promotion_id: int
-    program_id: int
-    identifier: str
-    name: str
-    type: str
-    enrolments: list[LedgerRecordPublic]
-    earns: list[LedgerRecordPublic]
-
-
-class CustomerLedgerPublic(_Out):
-    id: int
-    mobile: str | None
-    email: str | None
-    external_id: str | None
-    sources: list[str]
-    program_ids: list[int]
-    created_at: datetime
-    promotions: list[PromotionLedgerPublic]
-
-    @classmethod
-    def of(cls, view: CustomerView) -> CustomerLedgerPublic:
-        c = view.customer
-        return cls(
-            id=c.id,
-            mobile=c.mobile,
-            email=c.email,
-            external_id=c.external_id,
-            sources=view.sources,
-            program_ids=view.program_ids,
-            created_at=c.created_at,
-            promotions=[
-                PromotionLedgerPublic(
-                    promotion_id=p.promotion.id,
-                    program_id=p.promotion.program_id,
-                    identifier=p.promotion.identifier,
-                    name=p.promotion.name,
-                    type=p.promotion.type,
-                    enrolments=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.enrolments],
-                    earns=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.earns],
-                )
-                for p in view.promotions
-            ],
-        )
-
-
-# --- audit ------------------------------------------------------------------------------------
-class AuditEventPublic(_Out):
-    id: int
-    occurred_at: datetime
-    actor_kind: str
-    actor_id: int | None
-    action: str
-    entity_type: str
-    entity_id: int | None
-    customer_id: int | None
-    promotion_id: int | None
-    old_status: str | None
-    new_status: str | None
-    request_id: str | None
-    idempotency_key: str | None
-    detail: dict[str, Any] | None
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> AuditEventPublic:
-        return cls(
-            id=row.id,
-            occurred_at=row.occurred_at,
-            actor_kind=row.actor_kind,
-            actor_id=row.actor_id,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            customer_id=row.customer_id,
-            promotion_id=row.promotion_id,
-            old_status=row.old_status,
-            new_status=row.new_status,
-            request_id=row.request_id,
-            idempotency_key=row.idempotency_key,
-            detail=orjson.loads(row.detail) if row.detail else None,
-        )
-
-
-class AuditPagePublic(_Out):
-    events: list[AuditEventPublic]
-    next_cursor: str | None

@@ -1,0 +1,169 @@
+"""The /admin/v1 wire models for customers, their ledger and the audit trail (camelCase)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import Field
+from sqlalchemy import Row
+
+from promoledger.api.admin_schemas import AdminIn, AdminOut, Id, Text
+from promoledger.services.customers import (
+    MAX_BATCH,
+    CreatedCustomer,
+    CustomerView,
+    effective_status,
+)
+
+
+# --- customers --------------------------------------------------------------------------------
+class CustomerCreate(AdminIn):
+    mobile: Text | None = Field(default=None, max_length=64)
+    email: Text | None = Field(default=None, max_length=320)
+    external_id: Text | None = Field(default=None, max_length=200)
+    sources: list[Text] = Field(default_factory=list, max_length=20)
+    program_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class CustomersCreate(AdminIn):
+    customers: list[CustomerCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CustomerPublic(AdminOut):
+    id: int
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    sources: list[str]
+    program_ids: list[int]
+
+    @classmethod
+    def of(cls, c: CreatedCustomer) -> CustomerPublic:
+        return cls(
+            id=c.id,
+            mobile=c.mobile,
+            email=c.email,
+            external_id=c.external_id,
+            sources=c.sources,
+            program_ids=c.program_ids,
+        )
+
+
+class CustomersPublic(AdminOut):
+    customers: list[CustomerPublic]
+
+
+class LedgerRecordPublic(AdminOut):
+    """An enrolment or an earn. ``status`` is EXPIRED once past ``expiresAt``."""
+
+    id: int
+    status: str
+    created_at: datetime
+    expires_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    ended_request_id: str | None
+    enrolment_id: int | None = Field(default=None, description="Earns: the enrolment it is under.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any], now: datetime) -> LedgerRecordPublic:
+        return cls(
+            id=row.id,
+            status=effective_status(row, now),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            ended_at=row.ended_at,
+            ended_by=row.ended_by,
+            ended_request_id=row.ended_request_id,
+            enrolment_id=getattr(row, "enrolment_id", None),
+        )
+
+
+class PromotionLedgerPublic(AdminOut):
+    promotion_id: int
+    program_id: int
+    identifier: str
+    name: str
+    type: str
+    enrolments: list[LedgerRecordPublic]
+    earns: list[LedgerRecordPublic]
+
+
+class CustomerLedgerPublic(AdminOut):
+    id: int
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    sources: list[str]
+    program_ids: list[int]
+    created_at: datetime
+    promotions: list[PromotionLedgerPublic]
+
+    @classmethod
+    def of(cls, view: CustomerView) -> CustomerLedgerPublic:
+        c = view.customer
+        return cls(
+            id=c.id,
+            mobile=c.mobile,
+            email=c.email,
+            external_id=c.external_id,
+            sources=view.sources,
+            program_ids=view.program_ids,
+            created_at=c.created_at,
+            promotions=[
+                PromotionLedgerPublic(
+                    promotion_id=p.promotion.id,
+                    program_id=p.promotion.program_id,
+                    identifier=p.promotion.identifier,
+                    name=p.promotion.name,
+                    type=p.promotion.type,
+                    enrolments=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.enrolments],
+                    earns=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.earns],
+                )
+                for p in view.promotions
+            ],
+        )
+
+
+# --- audit ------------------------------------------------------------------------------------
+class AuditEventPublic(AdminOut):
+    id: int
+    occurred_at: datetime
+    actor_kind: str
+    actor_id: int | None
+    action: str
+    entity_type: str
+    entity_id: int | None
+    customer_id: int | None
+    promotion_id: int | None
+    old_status: str | None
+    new_status: str | None
+    request_id: str | None
+    idempotency_key: str | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> AuditEventPublic:
+        return cls(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            customer_id=row.customer_id,
+            promotion_id=row.promotion_id,
+            old_status=row.old_status,
+            new_status=row.new_status,
+            request_id=row.request_id,
+            idempotency_key=row.idempotency_key,
+            detail=orjson.loads(row.detail) if row.detail else None,
+        )
+
+
+class AuditPagePublic(AdminOut):
+    events: list[AuditEventPublic]
+    next_cursor: str | None
