@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-import psycopg
-import pytest
 from sqlalchemy import func, select
 
 from promoledger.store import tables as t
-from tests.conftest import BACKENDS
 from tests.factories import Caller, Customer, World
 
 REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"
@@ -123,23 +119,3 @@ NO_ACTIVE = (2305, "Active issued promotion is not available for the customer.")
 EARNS_INVALID = (8903, "Earn IDs passed are either invalid or already revoked")
 ACTIVE_EARNS = (9101, "Active earns exist for the customer; revoke the earns before the enrolment")
 NOT_FOUND = (8015, "Customer not found for the given identifiers")
-
-
-# PostgreSQL-only tests: parametrize the conftest's backend fixture with its PostgreSQL param
-# only (it keeps its "unreachable → skip" mark).
-pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
-
-
-def wait_until_blocked(url: str, timeout: float = 10.0) -> None:
-    """Wait until some session of this PostgreSQL database waits on a lock."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the request never blocked on the concurrent writer")

@@ -27,8 +27,8 @@ import pytest
 
 from promoledger.store import tables as t
 from tests import invariants as inv
-from tests.conftest import BACKENDS
 from tests.factories import Caller, Customer, World
+from tests.pg import pg_only, wait_until_blocked
 from tests.servers import Server
 
 pytestmark = pytest.mark.slow
@@ -262,9 +262,6 @@ def _exactly_one_each(world: World, stream: Stream) -> None:
         assert len(rows) == 1, (customer_id, rows)
 
 
-pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
-
-
 @pg_only
 def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
     world: World, database_url: str, tmp_path: Path
@@ -293,7 +290,7 @@ def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
             pending = pool.submit(
                 lambda: httpx2.post(f"{server.url}{inv.DIRECT_PATH}", json=body, headers=headers)
             )
-            _wait_until_blocked(database_url)
+            wait_until_blocked(database_url)
             server.kill_9()
             with pytest.raises(httpx2.HTTPError):
                 pending.result(timeout=10)
@@ -324,17 +321,3 @@ def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
         restarted.stop()
     assert sorted(r.customer_id for r in world.rows(t.earns)) == [c.id for c in people]
     inv.check(database_url)
-
-
-def _wait_until_blocked(url: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the request never blocked on the held row lock")

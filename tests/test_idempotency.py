@@ -19,14 +19,13 @@ from promoledger.store import idempotency as key_store
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
 from tests.factories import World
+from tests.pg import pg_only, wait_until_blocked
 from tests.revoke_support import (
     REVOKE,
     REVOKE_DIRECT,
     counts,
     entry,
     make_shop,
-    pg_only,
-    wait_until_blocked,
 )
 
 IN_FLIGHT = {

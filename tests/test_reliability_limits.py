@@ -19,8 +19,8 @@ from promoledger.settings import Settings
 from tests import invariants as inv
 from tests.conftest import BACKENDS
 from tests.factories import Caller, World, bulk_body
+from tests.pg import pg_only
 
-pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
 sqlite_only = pytest.mark.parametrize("database_url", [BACKENDS[0]], indirect=True)
 
 

@@ -30,6 +30,7 @@ import pytest
 
 from promoledger.store import tables as t
 from tests.factories import Customer, World
+from tests.pg import pg_only, wait_until_blocked
 from tests.revoke_support import (
     EARNS_INVALID,
     NO_ACTIVE,
@@ -38,8 +39,6 @@ from tests.revoke_support import (
     entry,
     failed,
     make_shop,
-    pg_only,
-    wait_until_blocked,
 )
 
 

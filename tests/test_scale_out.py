@@ -18,13 +18,12 @@ import pytest
 
 from promoledger.store import tables as t
 from tests import invariants as inv
-from tests.conftest import BACKENDS
 from tests.factories import World
+from tests.pg import pg_only
 from tests.servers import Server, running
 from tests.test_reliability_concurrency import hammer, make_workload
 
 pytestmark = pytest.mark.slow
-pg_only = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
 
 
 def _round_robin(servers: list[Server], headers: dict[str, str]) -> Any:
