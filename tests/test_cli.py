@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from promoledger.cli.main import app
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
+from promoledger.store.types import utcnow
 from tests.factories import World
 
 runner = CliRunner()
@@ -23,7 +26,12 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     listed = set(re.findall(r"^│ (\w+) ", result.stdout, flags=re.MULTILINE))
     assert listed == {"serve", "db", "org", "till", "client", "demo"}
-    for group, command in (("db", "upgrade"), ("org", "create"), ("till", "create")):
+    for group, command in (
+        ("db", "upgrade"),
+        ("db", "purge-idempotency-keys"),
+        ("org", "create"),
+        ("till", "create"),
+    ):
         sub = runner.invoke(app, [group, "--help"])
         assert sub.exit_code == 0
         assert command in sub.stdout
@@ -68,3 +76,30 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for name in Settings.model_fields:
         assert f"PROMOLEDGER_{name.upper()}" in readme, name
+
+
+def test_purge_idempotency_keys_deletes_only_expired_answers(
+    database_url: str, world: World
+) -> None:
+    now = utcnow()
+    with world.uow.write() as conn:
+        for key, expires in (
+            ("old", now - timedelta(seconds=1)),
+            ("live", now + timedelta(hours=24)),
+        ):
+            conn.execute(
+                insert(t.idempotency_keys).values(
+                    credential_id=1,
+                    key=key,
+                    request_hash="h",
+                    state="DONE",
+                    response_status=200,
+                    response_body=b"{}",
+                    created_at=now - timedelta(hours=25),
+                    expires_at=expires,
+                )
+            )
+    result = runner.invoke(app, ["--database-url", database_url, "db", "purge-idempotency-keys"])
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout) == {"purged": 1}
+    assert [r.key for r in world.rows(t.idempotency_keys)] == ["live"]

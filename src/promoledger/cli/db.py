@@ -1,14 +1,15 @@
-"""`promoledger db ...`: schema management."""
+"""`promoledger db ...`: schema management and housekeeping."""
 
 from __future__ import annotations
 
 import typer
 
-from promoledger.cli.common import state
+from promoledger.cli.common import emit, state, unit_of_work
+from promoledger.services import idempotency
 from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 
-app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app = typer.Typer(help="Database schema and housekeeping commands.", no_args_is_help=True)
 
 
 @app.command("upgrade")
@@ -20,3 +21,14 @@ def upgrade_cmd(ctx: typer.Context) -> None:
     finally:
         engine.dispose()
     typer.echo("database is up to date", err=True)
+
+
+@app.command("purge-idempotency-keys")
+def purge_idempotency_keys(ctx: typer.Context) -> None:
+    """Delete Idempotency-Key answers past their retention; prints {"purged": N}.
+
+    Expired keys are already ignored (a repeat runs as new); this only reclaims the space.
+    Safe to run at any time, e.g. daily from cron.
+    """
+    with unit_of_work(ctx) as uow:
+        emit({"purged": idempotency.purge_expired(uow)})

@@ -127,3 +127,9 @@ def release(uow: UnitOfWork, claim: Claim) -> None:
         store.release(
             conn, credential_id=claim.credential_id, key=claim.key, claimed_at=claim.claimed_at
         )
+
+
+def purge_expired(uow: UnitOfWork) -> int:
+    """Delete stored answers past their retention (at least 24 h); returns how many went."""
+    with uow.write() as conn:
+        return store.purge_expired(conn, utcnow())
