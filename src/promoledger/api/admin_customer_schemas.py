@@ -31,7 +31,9 @@ class CustomersCreate(AdminIn):
     customers: list[CustomerCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class CustomerPublic(AdminOut):
+class CustomerProfile(AdminOut):
+    """What every customer answer starts with."""
+
     id: int
     mobile: str | None
     email: str | None
@@ -39,16 +41,11 @@ class CustomerPublic(AdminOut):
     sources: list[str]
     program_ids: list[int]
 
+
+class CustomerPublic(CustomerProfile):
     @classmethod
     def of(cls, c: CreatedCustomer) -> CustomerPublic:
-        return cls(
-            id=c.id,
-            mobile=c.mobile,
-            email=c.email,
-            external_id=c.external_id,
-            sources=c.sources,
-            program_ids=c.program_ids,
-        )
+        return cls.model_validate(c, from_attributes=True)
 
 
 class CustomersPublic(AdminOut):
@@ -91,13 +88,7 @@ class PromotionLedgerPublic(AdminOut):
     earns: list[LedgerRecordPublic]
 
 
-class CustomerLedgerPublic(AdminOut):
-    id: int
-    mobile: str | None
-    email: str | None
-    external_id: str | None
-    sources: list[str]
-    program_ids: list[int]
+class CustomerLedgerPublic(CustomerProfile):
     created_at: datetime
     promotions: list[PromotionLedgerPublic]
 

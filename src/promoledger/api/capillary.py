@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from fastapi import Request
@@ -14,7 +14,7 @@ from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import ErrorDef, RequestRejected
-from promoledger.domain.outcomes import EntryOutcome
+from promoledger.domain.outcomes import BatchResult, EntryOutcome
 from promoledger.domain.promotions import Promotion
 
 # The request body schema, for the OpenAPI document (the handlers parse raw JSON themselves so
@@ -70,21 +70,12 @@ async def read_json(request: Request) -> Any:
     return decode_json(await request.body())
 
 
-class BulkResult(Protocol):
-    @property
-    def promotion(self) -> Promotion: ...
-    @property
-    def action(self) -> BulkAction: ...
-    @property
-    def outcomes(self) -> Sequence[EntryOutcome]: ...
-
-
 async def bulk_mutation(
     request: Request,
     principal: Principal,
     *,
     parse: Callable[[Any], BulkRequest],
-    execute: Callable[[Context, BulkRequest], BulkResult],
+    execute: Callable[[Context, BulkRequest], BatchResult],
 ) -> Response:
     """A Capillary bulk POST: parse, execute, answer with the envelope.
 
@@ -94,11 +85,11 @@ async def bulk_mutation(
     body = await request.body()
     parsed: list[BulkRequest] = []
 
-    def run(ctx: Context) -> BulkResult:
+    def run(ctx: Context) -> BatchResult:
         parsed.append(parse(decode_json(body)))
         return execute(ctx, parsed[0])
 
-    def render(result: BulkResult) -> tuple[int, Any]:
+    def render(result: BatchResult) -> tuple[int, Any]:
         return 200, bulk_envelope(
             ref=parsed[0].promotion,
             promotion=result.promotion,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from promoledger.domain.bulk import BulkAction
 from promoledger.domain.errors import ErrorDef
+from promoledger.domain.promotions import Promotion
 
 
 @dataclass(slots=True)
@@ -26,3 +29,12 @@ class EntryOutcome:
     @classmethod
     def failure(cls, index: int, error: ErrorDef) -> EntryOutcome:
         return cls(index=index, errors=[error])
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a bulk service did: the promotion it acted on and one outcome per entry."""
+
+    promotion: Promotion
+    action: BulkAction
+    outcomes: Sequence[EntryOutcome]  # outcomes[i] answers customers[i]

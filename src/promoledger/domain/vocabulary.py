@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import IntEnum, StrEnum
 
 
@@ -55,6 +56,20 @@ class IdentifierName(StrEnum):
     ID = "id"
     MOBILE = "mobile"
     EMAIL = "email"
+
+
+def needs_registration(identifier: IdentifierName, source: Source | None) -> bool:
+    """A mobile/email lookup naming a source other than ALL must find the customer registered
+    in that source (contract section 3); lookups by id ignore the source."""
+    return identifier is not IdentifierName.ID and source not in (None, Source.ALL)
+
+
+def source_matches(
+    identifier: IdentifierName, source: Source | None, registered: Collection[str]
+) -> bool:
+    return not needs_registration(identifier, source) or (
+        source is not None and source.value in registered
+    )
 
 
 class Status(StrEnum):

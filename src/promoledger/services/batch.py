@@ -15,8 +15,14 @@ from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, CustomerEntry, PromotionRef
 from promoledger.domain.errors import ErrorDef, RequestRejected
 from promoledger.domain.promotions import Promotion, check_action
-from promoledger.domain.vocabulary import IdentifierName, PromotionType, Source
+from promoledger.domain.vocabulary import (
+    IdentifierName,
+    PromotionType,
+    needs_registration,
+    source_matches,
+)
 from promoledger.store import batch as store
+from promoledger.store import customers as customer_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +96,16 @@ def resolve(
         values=keys,
         lock=lock,
     )
-    needs_source = identifier is not IdentifierName.ID and any(
-        e.source not in (None, Source.ALL) for e in wanted
-    )
-    sources = store.sources_of(conn, found.values()) if needs_source else {}
+    needs_source = any(needs_registration(identifier, e.source) for e in wanted)
+    sources = customer_store.sources_of(conn, found.values()) if needs_source else {}
 
     customer_of: dict[int, int] = {}
     error_of: dict[int, ErrorDef] = {e.index: e.error for e in request.entries if e.error}
     for entry in wanted:
         key = entry.customer_id if identifier is IdentifierName.ID else entry.identifier_value
         customer_id = found.get(key)
-        if customer_id is None or (
-            needs_source
-            and entry.source not in (None, Source.ALL)
-            and entry.source.value not in sources.get(customer_id, set())
+        if customer_id is None or not source_matches(
+            identifier, entry.source, sources.get(customer_id, ())
         ):
             error_of[entry.index] = E.CUSTOMER_NOT_FOUND
         else:

@@ -9,7 +9,6 @@ insert. The batch behaves as if its entries ran one after another.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -18,7 +17,7 @@ from promoledger.domain.bulk import BulkAction, BulkRequest
 from promoledger.domain.context import Context
 from promoledger.domain.enrol_earn import Entry, LedgerRecord, Plan, Standing, plan
 from promoledger.domain.errors import DatabaseUnavailable
-from promoledger.domain.outcomes import EntryOutcome
+from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import PromotionType, Status
 from promoledger.services.batch import resolve
@@ -29,13 +28,6 @@ from promoledger.store.ledger import CustomerLedger, end_active
 from promoledger.store.tables import enrolments
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    promotion: Promotion
-    action: BulkAction
-    outcomes: list[EntryOutcome]  # outcomes[i] answers customers[i]
 
 
 def enrol_and_earn(

@@ -22,9 +22,9 @@ from promoledger.domain.lookup import (
     matches,
 )
 from promoledger.domain.promotions import Promotion
-from promoledger.domain.vocabulary import IdentifierName, Source, Status
+from promoledger.domain.vocabulary import IdentifierName, Source, Status, source_matches
 from promoledger.store import lookup as store
-from promoledger.store.batch import sources_of
+from promoledger.store.customers import sources_of
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
@@ -60,7 +60,9 @@ def promotion_data(
             if key is None
             else store.find_customer(conn, org_id=org_id, identifier=query.identifier, value=key)
         )
-        if customer_id is not None and _wrong_source(query, sources_of(conn, [customer_id])):
+        if customer_id is not None and not source_matches(
+            query.identifier, query.source, sources_of(conn, [customer_id]).get(customer_id, ())
+        ):
             customer_id = None
         if customer_id is None:
             raise RequestRejected(E.CUSTOMER_NOT_FOUND)
@@ -86,15 +88,6 @@ def promotion_data(
         offset=query.offset,
         items=[customer_promotion(p, enrolments[p.id], earns[p.id], now) for p in page],
     )
-
-
-def _wrong_source(query: LookupQuery, sources: dict[int, set[str]]) -> bool:
-    """As in the bulk APIs: a mobile/email lookup with a source must match a registration."""
-    if query.identifier is IdentifierName.ID or query.source in (None, Source.ALL):
-        return False
-    assert query.source is not None
-    registered = next(iter(sources.values()), set())
-    return query.source.value not in registered
 
 
 def _by_promotion(rows: list[Any]) -> defaultdict[int, list[Record]]:

@@ -8,7 +8,6 @@ decisions in one conditional UPDATE per table, audit, seal the idempotent answer
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -16,8 +15,7 @@ from sqlalchemy import Connection
 from promoledger.domain.bulk import BulkAction, BulkRequest
 from promoledger.domain.context import Context
 from promoledger.domain.errors import DatabaseUnavailable
-from promoledger.domain.outcomes import EntryOutcome
-from promoledger.domain.promotions import Promotion
+from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.revoke import Holdings, Plan, decide
 from promoledger.domain.vocabulary import Status
 from promoledger.services.batch import ResolvedBatch, resolve
@@ -36,16 +34,9 @@ log = logging.getLogger("promoledger")
 MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class RevokeResult:
-    promotion: Promotion
-    action: BulkAction
-    outcomes: tuple[EntryOutcome, ...]
-
-
 def revoke(
     uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
-) -> RevokeResult:
+) -> BatchResult:
     """Apply a REVOKE_ENROL or REVOKE_EARN batch; atomic with its audit events.
 
     Decide on the ledger as loaded, then let the conditional UPDATEs arbitrate. If an UPDATE
@@ -61,7 +52,7 @@ def revoke(
                 batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
                 plan = _decide_and_apply(conn, ctx, batch, request.action, now)
                 audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=now)
-                result = RevokeResult(batch.promotion, request.action, plan.outcomes)
+                result = BatchResult(batch.promotion, request.action, plan.outcomes)
                 ctx.seal(conn, result)
             return result
         except _LedgerMoved:

@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, false, select
 
 from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.tables import (
-    customer_sources,
     customers,
     program_members,
     programs,
@@ -96,15 +95,3 @@ def members_by_identifier(
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=customers)
     return {row.key: int(row.id) for row in conn.execute(stmt) if row.org_id == org_id}
-
-
-def sources_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, set[str]]:
-    if not customer_ids:
-        return {}
-    stmt = select(customer_sources.c.customer_id, customer_sources.c.source).where(
-        customer_sources.c.customer_id.in_(list(customer_ids))
-    )
-    found: dict[int, set[str]] = {}
-    for row in conn.execute(stmt):
-        found.setdefault(int(row.customer_id), set()).add(row.source)
-    return found
