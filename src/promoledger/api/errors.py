@@ -116,6 +116,11 @@ def _respond(
 
 async def _domain_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, PromoledgerError)
+    return domain_error_response(request, exc)
+
+
+def domain_error_response(request: Request, exc: PromoledgerError) -> OrjsonResponse:
+    """The answer to a domain error, in the shape of the API family the request used."""
     status = status_for(exc)
     response = _respond(request, status, exc.error, exc.message, exc.field)
     if isinstance(exc, Throttled):

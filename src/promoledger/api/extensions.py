@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promoledger.api.deps import get_runtime, request_id
-from promoledger.api.errors import RETRY_AFTER_SECONDS, error_body, status_for
+from promoledger.api.errors import domain_error_response, error_body, status_for
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import VALIDATION, Invalid, PromoledgerError
 from promoledger.services import idempotency
@@ -104,7 +104,9 @@ async def mutate(
         if claim is not None:
             await _settle_failed_claim(request, claim, exc, status)
         if dry_run:
-            return _error_response(request, exc, status, {"X-Dry-Run": "true"})
+            response = domain_error_response(request, exc)
+            response.headers["X-Dry-Run"] = "true"
+            return response
         raise
     except BaseException:
         if claim is not None:
@@ -148,12 +150,3 @@ async def _release_quietly(request: Request, claim: idempotency.Claim) -> None:
         await run_in_threadpool(idempotency.release, get_runtime(request).uow, claim)
     except PromoledgerError:
         log.warning("could not release Idempotency-Key claim on %s", request.url.path)
-
-
-def _error_response(
-    request: Request, exc: PromoledgerError, status: int, headers: dict[str, str]
-) -> Response:
-    if status == 503:
-        headers = {**headers, "Retry-After": RETRY_AFTER_SECONDS}
-    body = orjson.dumps(error_body(request.url.path, status, exc.error, exc.message, exc.field))
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
