@@ -1,30 +1,10 @@
-"""Seeded data (the demo): bulk ledger inserts (the caller audits them) and a few lookups."""
+"""Lookups the demo needs to find (and describe) the data it seeded earlier."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from sqlalchemy import Connection, select
 
-from sqlalchemy import Connection, Row, Table, insert, select
-
-from promoledger.store.tables import customers, earns, enrolments, orgs, programs
-
-
-def insert_enrolments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
-    """Insert enrolments; returns (id, customer_id, promotion_id) rows, in no particular order."""
-    return _insert(conn, enrolments, rows)
-
-
-def insert_earns(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
-    """Insert earns; returns (id, customer_id, promotion_id) rows, in no particular order."""
-    return _insert(conn, earns, rows)
-
-
-def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
-    if not rows:
-        return []
-    stmt = insert(table).returning(table.c.id, table.c.customer_id, table.c.promotion_id)
-    return list(conn.execute(stmt, list(rows)).all())
+from promoledger.store.tables import customers, orgs, programs
 
 
 def any_org_id(conn: Connection) -> int | None:
