@@ -183,7 +183,8 @@ def test_an_abandoned_claim_is_taken_over(world: World) -> None:
 
 
 def test_a_request_that_lost_its_claim_rolls_its_change_back(world: World) -> None:
-    """If a request outlives STALE_AFTER and its key is taken over, its seal fails: no change."""
+    """If a request outlives the stale window and its key is taken over, storing its answer at
+    commit fails, and its change rolls back with it."""
     shop = make_shop(world)
     [c] = shop.customers()
     earn = shop.earn(c)
@@ -210,8 +211,8 @@ def test_a_request_that_lost_its_claim_rolls_its_change_back(world: World) -> No
         actor_kind="TILL",
         actor_id=shop.till.credential_id,
         idempotency_key="k-lost",
-        on_seal=lambda conn, result: idempotency.seal(conn, claim, status=200, body=b"{}"),
     )
+    seal = idempotency.Seal(claim, lambda result: (200, b"{}"))
     request = parse_bulk_request(
         shop.body("REVOKE_EARN", [entry(c)]),
         actions=REVOKE_ACTIONS,
@@ -219,7 +220,8 @@ def test_a_request_that_lost_its_claim_rolls_its_change_back(world: World) -> No
         with_earn_ids=True,
     )
     with pytest.raises(IdempotencyInFlight):
-        revoke_service.revoke(world.uow, ctx, request=request)
+        revoke_service.revoke(world.uow.with_commit_hook(seal), ctx, request=request)
+    assert seal.stored is None
     assert world.status_of(t.earns, earn) == "ACTIVE"
     assert world.audit(action="REVOKE_EARN") == []
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from promoledger.api.admin_customer_schemas import AuditEventPublic, AuditPagePublic
 from promoledger.api.admin_schemas import MAX_ID
 from promoledger.api.deps import ConfigRead, RuntimeDep
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.services import audit
 from promoledger.services.audit import DEFAULT_PAGE, MAX_PAGE
 
-router = APIRouter(prefix="/admin/v1", tags=["admin: audit"])
+router = family_router(ErrorFamily.ADMIN, prefix="/admin/v1", tags=["admin: audit"])
 
 
 @router.get("/audit", response_model=AuditPagePublic)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from starlette.responses import Response
 
 from promoledger.api.admin_customer_schemas import (
@@ -15,12 +15,13 @@ from promoledger.api.admin_customer_schemas import (
 )
 from promoledger.api.admin_schemas import MAX_ID
 from promoledger.api.deps import ConfigRead, ConfigWrite, RuntimeDep
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.extensions import mutate
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.services import customers
 from promoledger.services.customers import CreatedCustomer, NewCustomer
 
-router = APIRouter(prefix="/admin/v1", tags=["admin: customers"])
+router = family_router(ErrorFamily.ADMIN, prefix="/admin/v1", tags=["admin: customers"])
 
 
 @router.post("/customers", status_code=201, response_model=CustomersPublic)
@@ -39,7 +40,7 @@ async def create_customers(
         request,
         principal,
         body=await request.body(),
-        run=lambda ctx: customers.create_customers(runtime.uow, ctx, customers=batch),
+        run=lambda uow, ctx: customers.create_customers(uow, ctx, customers=batch),
         render=render,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from starlette.responses import Response
 
 from promoledger.api.admin_schemas import (
@@ -19,11 +19,14 @@ from promoledger.api.admin_schemas import (
     PromotionUpdate,
 )
 from promoledger.api.deps import ConfigRead, ConfigWrite, RuntimeDep
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.extensions import mutate
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.services import programs, promotions
 
-router = APIRouter(prefix="/admin/v1", tags=["admin: programs and promotions"])
+router = family_router(
+    ErrorFamily.ADMIN, prefix="/admin/v1", tags=["admin: programs and promotions"]
+)
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -35,8 +38,8 @@ async def create_program(
         request,
         principal,
         body=await request.body(),
-        run=lambda ctx: programs.create_program(
-            runtime.uow,
+        run=lambda uow, ctx: programs.create_program(
+            uow,
             ctx,
             name=body.name,
             promotions=[p.service_args() for p in body.promotions],
@@ -69,8 +72,8 @@ async def create_promotion(
         request,
         principal,
         body=await request.body(),
-        run=lambda ctx: promotions.create_promotion(
-            runtime.uow, ctx, program_id=program_id, **body.service_args()
+        run=lambda uow, ctx: promotions.create_promotion(
+            uow, ctx, program_id=program_id, **body.service_args()
         ),
         render=lambda row: (201, PromotionPublic.from_row(row).wire()),
     )
@@ -106,8 +109,8 @@ async def update_promotion(
         request,
         principal,
         body=await request.body(),
-        run=lambda ctx: promotions.update_promotion(
-            runtime.uow, ctx, promotion_id=promotion_id, changes=body.changes()
+        run=lambda uow, ctx: promotions.update_promotion(
+            uow, ctx, promotion_id=promotion_id, changes=body.changes()
         ),
         render=lambda row: (200, PromotionPublic.from_row(row).wire()),
     )

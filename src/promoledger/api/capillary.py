@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from promoledger.api.errors import error_item
 from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
 from promoledger.domain.context import Context, Principal
-from promoledger.domain.errors import ErrorDef, RequestRejected
+from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult, EntryOutcome
 from promoledger.domain.promotions import Promotion
+from promoledger.store.uow import UnitOfWork
 
 # The request body schema, for the OpenAPI document (the handlers parse raw JSON themselves so
 # that the Capillary error codes, not pydantic's, answer malformed input).
@@ -75,7 +77,7 @@ async def bulk_mutation(
     principal: Principal,
     *,
     parse: Callable[[Any], BulkRequest],
-    execute: Callable[[Context, BulkRequest], BatchResult],
+    execute: Callable[[UnitOfWork, Context, BulkRequest], BatchResult],
 ) -> Response:
     """A Capillary bulk POST: parse, execute, answer with the envelope.
 
@@ -83,36 +85,21 @@ async def bulk_mutation(
     replayed under an Idempotency-Key exactly like a processed request.
     """
     body = await request.body()
-    parsed: list[BulkRequest] = []
 
-    def run(ctx: Context) -> BatchResult:
-        parsed.append(parse(decode_json(body)))
-        return execute(ctx, parsed[0])
+    def run(uow: UnitOfWork, ctx: Context) -> BatchResult:
+        return execute(uow, ctx, parse(decode_json(body)))
 
-    def render(result: BatchResult) -> tuple[int, Any]:
-        return 200, bulk_envelope(
-            ref=parsed[0].promotion,
-            promotion=result.promotion,
-            action=result.action,
-            outcomes=result.outcomes,
-        )
-
-    return await mutate(request, principal, body=body, run=run, render=render)
+    return await mutate(request, principal, body=body, run=run, render=render_bulk)
 
 
-def error_item(error: ErrorDef) -> dict[str, Any]:
-    return {"status": False, "code": error.code, "message": error.message}
+def render_bulk(result: BatchResult) -> tuple[int, Any]:
+    return 200, bulk_envelope(result)
 
 
-def bulk_envelope(
-    *,
-    ref: PromotionRef,
-    promotion: Promotion,
-    action: BulkAction,
-    outcomes: Sequence[EntryOutcome],
-) -> dict[str, Any]:
+def bulk_envelope(result: BatchResult) -> dict[str, Any]:
     """``{"response":[...], "totalCount", "failureCount"}``, entry i answering customers[i]."""
-    response = [_entry(ref, promotion, action, o) for o in outcomes]
+    outcomes = result.outcomes
+    response = [_entry(result.ref, result.promotion, result.action, o) for o in outcomes]
     return {
         "response": response,
         "totalCount": len(response),

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from promoledger.api.capillary import bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, BulkAction, parse_bulk_request
 from promoledger.services import enrol_earn as service
 
-router = APIRouter(tags=["capillary"])
+router = family_router(ErrorFamily.BULK, tags=["capillary"])
 
 
 @router.post(
@@ -26,7 +27,7 @@ async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response
         parse=lambda payload: parse_bulk_request(
             payload, actions=ENROL_AND_EARN_ACTIONS, batch_limit=runtime.settings.batch_limit
         ),
-        execute=lambda ctx, bulk: service.enrol_and_earn(runtime.uow, ctx, request=bulk),
+        execute=lambda uow, ctx, bulk: service.enrol_and_earn(uow, ctx, request=bulk),
     )
 
 
@@ -46,5 +47,5 @@ async def direct_earn(request: Request, principal: CustomerWrite) -> Response:
             fixed_action=BulkAction.EARN,
             batch_limit=runtime.settings.batch_limit,
         ),
-        execute=lambda ctx, bulk: service.direct_earn(runtime.uow, ctx, request=bulk),
+        execute=lambda uow, ctx, bulk: service.direct_earn(uow, ctx, request=bulk),
     )

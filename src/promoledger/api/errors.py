@@ -1,22 +1,27 @@
 """The one exception-to-response mapper. Services raise domain errors; only this module speaks HTTP.
 
-Each API family keeps the error shape its clients expect:
-- ``/v2/...`` (Capillary): request-level rejections use the bulk envelope; auth errors use
-  ``{"errors":[{"status":false,"code":..,"message":..}]}``. The single-customer endpoints
-  (``/v2/promotion/issue``, ``/v2/customers/lookup/promotionData``) answer every other failure
-  in the shape of their own success body, with ``errors`` set.
-- ``/v3/oauth/...``: ``{"data":null,"errors":[...]}``.
-- ``/admin/v1/...``: ``{"errors":[{"code":..,"message":..,"field":..}]}``.
+Each router declares its error family (``family_router``); the mapper reads the family of the
+route that matched, never the URL. The families keep the error shape their clients expect:
+- ``BULK`` (Capillary bulk POSTs): request-level rejections use the bulk envelope; any other
+  failure ``{"errors":[{"status":false,"code":..,"message":..}]}``.
+- ``ISSUE`` and ``LOOKUP`` (Capillary's single-customer endpoints): every failure but 401/403
+  in the shape of the endpoint's own success body, with ``errors`` set.
+- ``TOKEN`` (``/v3/oauth/...``): ``{"data":null,"errors":[...]}``.
+- ``ADMIN`` (``/admin/v1/...``): ``{"errors":[{"code":..,"message":..,"field":..}]}``.
+A request that matched no route (an unknown path, a body refused before routing) takes the
+family of the API its path prefix belongs to.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promoledger.api.responses import OrjsonResponse, json_response
@@ -64,43 +69,66 @@ def status_for(exc: PromoledgerError) -> int:
     return 400
 
 
+class ErrorFamily(Enum):
+    BULK = "bulk"
+    ISSUE = "issue"
+    LOOKUP = "lookup"
+    TOKEN = "token"  # noqa: S105 - the OAuth token endpoint family, not a secret
+    ADMIN = "admin"
+
+
+def family_router(family: ErrorFamily, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes answer errors in ``family``'s shape."""
+    route_class = type(f"{family.name.title()}Route", (APIRoute,), {"error_family": family})
+    return APIRouter(route_class=route_class, **kwargs)
+
+
+# Only for requests that matched no route: which API a path prefix belongs to.
+_UNROUTED = (("/admin/", ErrorFamily.ADMIN), ("/v3/", ErrorFamily.TOKEN))
+
+
+def family_of(scope: Any) -> ErrorFamily:
+    family = getattr(scope.get("route"), "error_family", None)
+    if isinstance(family, ErrorFamily):
+        return family
+    path: str = scope.get("path", "")
+    return next((f for prefix, f in _UNROUTED if path.startswith(prefix)), ErrorFamily.BULK)
+
+
+def error_item(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
+    """One Capillary error (or warning) item: ``{"status":false,"code":..,"message":..}``."""
+    return {"status": False, "code": error.code, "message": message or error.message}
+
+
 def capillary_envelope(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
     """The bulk APIs' shape for a rejected request (HTTP 400): one failed entry."""
     return {
-        "response": [{"errors": [_capillary_error(error, message)], "warnings": []}],
+        "response": [{"errors": [error_item(error, message)], "warnings": []}],
         "totalCount": 1,
         "failureCount": 1,
     }
 
 
-def _capillary_error(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
-    return {"status": False, "code": error.code, "message": message or error.message}
-
-
 # Single-customer /v2 endpoints: a failure keeps the keys a client of that endpoint reads.
-_OWN_SHAPE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "/v2/promotion/issue": lambda item: {"warnings": [], "errors": [item], "sideEffects": []},
-    "/v2/customers/lookup/promotionData": lambda item: {
-        "data": [],
-        "warnings": [],
-        "errors": [item],
-    },
+_OWN_SHAPE: dict[ErrorFamily, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ErrorFamily.ISSUE: lambda item: {"warnings": [], "errors": [item], "sideEffects": []},
+    ErrorFamily.LOOKUP: lambda item: {"data": [], "warnings": [], "errors": [item]},
 }
 
 
 def error_body(
-    path: str, status: int, error: ErrorDef, message: str, field: str | None
+    family: ErrorFamily, status: int, error: ErrorDef, message: str, field: str | None
 ) -> dict[str, Any]:
-    if path.startswith("/admin/"):
+    if family is ErrorFamily.ADMIN:
         return {"errors": [{"code": error.code, "message": message, "field": field}]}
-    if path.startswith("/v3/"):
-        return {"data": None, "errors": [_capillary_error(error, message)]}
-    shape = _OWN_SHAPE.get(path.rstrip("/"))
+    if family is ErrorFamily.TOKEN:
+        return {"data": None, "errors": [error_item(error, message)]}
+    shape = _OWN_SHAPE.get(family)
     if shape is not None and status not in (401, 403):
-        return shape(_capillary_error(error, message))
+        return shape(error_item(error, message))
     if status == 400:
         return capillary_envelope(error, message)
-    return {"errors": [_capillary_error(error, message)]}
+    return {"errors": [error_item(error, message)]}
 
 
 def _respond(
@@ -110,7 +138,7 @@ def _respond(
     if status == 503:
         headers["Retry-After"] = RETRY_AFTER_SECONDS
     return json_response(
-        error_body(request.url.path, status, error, message, field), status, headers
+        error_body(family_of(request.scope), status, error, message, field), status, headers
     )
 
 
@@ -140,7 +168,7 @@ async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:
     )
     if first.get("type") == "json_invalid":
         return _respond(request, 400, INVALID_JSON, INVALID_JSON.message)
-    if request.url.path.startswith("/admin/"):
+    if family_of(request.scope) is ErrorFamily.ADMIN:
         return _respond(request, 422, VALIDATION, message, field)
     return _respond(request, 400, INVALID_FIELD, message, field)
 

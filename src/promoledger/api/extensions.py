@@ -1,10 +1,11 @@
 """The extensions every mutating POST shares (contract 3.3): Idempotency-Key, ?dryRun, X-Request-ID.
 
-A route hands ``mutate`` two things: ``run(ctx)``, which parses the body and calls its service,
-and ``render(result)``, which shapes the wire answer. The stored idempotent answer is written
-inside the service's own transaction (through ``Context.seal``), so a change and its replayable
-answer commit together. X-Request-ID is echoed by the middleware and reaches the audit trail
-through ``ctx.request_id``.
+A route hands ``mutate`` two things: ``run(uow, ctx)``, which parses the body and calls its
+service, and ``render(result)``, which shapes the wire answer. With an Idempotency-Key the
+unit of work gets a commit hook (``idempotency.Seal``) that stores the answer in the service's
+own transaction, so a change and its replayable answer commit together; without one, the
+answer is rendered after the commit, with the write lock already released. X-Request-ID is
+echoed by the middleware and reaches the audit trail through ``ctx.request_id``.
 
 Decisions:
 - A dry run ignores Idempotency-Key entirely (it neither claims, replays nor stores), so a dry
@@ -28,10 +29,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promoledger.api.deps import get_runtime, request_id
-from promoledger.api.errors import domain_error_response, error_body, status_for
+from promoledger.api.errors import domain_error_response, error_body, family_of, status_for
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import VALIDATION, Invalid, PromoledgerError
 from promoledger.services import idempotency
+from promoledger.store.uow import UnitOfWork
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 255
@@ -47,7 +49,7 @@ async def mutate(
     principal: Principal,
     *,
     body: bytes,
-    run: Callable[[Context], T],
+    run: Callable[[UnitOfWork, Context], T],
     render: Callable[[T], tuple[int, Any]],
 ) -> Response:
     runtime = get_runtime(request)
@@ -58,14 +60,19 @@ async def mutate(
             VALIDATION, detail="Idempotency-Key must be 1..255 characters", field="Idempotency-Key"
         )
 
-    claim: idempotency.Claim | None = None
+    def answer(result: T) -> tuple[int, bytes]:
+        status, content = render(result)
+        return status, orjson.dumps(content)
+
+    uow = runtime.uow
+    seal: idempotency.Seal | None = None
     if key is not None and not dry_run:
         fingerprint = idempotency.request_fingerprint(
             request.method, request.url.path, request.url.query, body
         )
         begun = await run_in_threadpool(
             idempotency.begin,
-            runtime.uow,
+            uow,
             credential_id=principal.credential_id,
             key=key,
             fingerprint=fingerprint,
@@ -79,50 +86,36 @@ async def mutate(
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true"},
             )
-        claim = begun
-
-    rendered: list[tuple[int, bytes]] = []
-
-    def seal(conn: Any, result: Any) -> None:
-        status, content = render(result)
-        payload = orjson.dumps(content)
-        rendered.append((status, payload))
-        if claim is not None:
-            idempotency.seal(conn, claim, status=status, body=payload)
+        seal = idempotency.Seal(begun, answer)
+        uow = uow.with_commit_hook(seal)
 
     ctx = Context.for_principal(
-        principal,
-        request_id=request_id(request),
-        idempotency_key=key,
-        dry_run=dry_run,
-        on_seal=seal,
+        principal, request_id=request_id(request), idempotency_key=key, dry_run=dry_run
     )
     try:
-        result = await run_in_threadpool(run, ctx)
+        result = await run_in_threadpool(run, uow, ctx)
     except PromoledgerError as exc:
-        status = status_for(exc)
-        if claim is not None:
-            await _settle_failed_claim(request, claim, exc, status)
+        if seal is not None:
+            await _settle_failed_claim(request, seal.claim, exc, status_for(exc))
         if dry_run:
             response = domain_error_response(request, exc)
             response.headers["X-Dry-Run"] = "true"
             return response
         raise
     except BaseException:
-        if claim is not None:
-            await _release_quietly(request, claim)
+        if seal is not None:
+            await _release_quietly(request, seal.claim)
         raise
 
-    if rendered:
-        status, payload = rendered[0]
+    if seal is not None and seal.stored is not None:
+        status, payload = seal.stored
     else:
-        # Dry runs skip the seal; a service that never seals (a bug) still answers, but its
-        # key cannot replay, so release it rather than leave it RUNNING.
-        status, content = render(result)
-        payload = orjson.dumps(content)
-        if claim is not None:
-            log.error("%s %s did not seal its idempotent answer", request.method, request.url.path)
-            await _release_quietly(request, claim)
+        status, payload = answer(result)
+        if seal is not None:
+            # A service that wrote without ``uow.apply`` (a bug) still answers, but its key
+            # cannot replay: release it rather than leave it RUNNING.
+            log.error("%s %s did not store its idempotent answer", request.method, request.url.path)
+            await _release_quietly(request, seal.claim)
     headers = {"X-Dry-Run": "true"} if dry_run else {}
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
 
@@ -134,14 +127,16 @@ async def _settle_failed_claim(
     if status >= 500:
         await _release_quietly(request, claim)
         return
-    body = orjson.dumps(error_body(request.url.path, status, exc.error, exc.message, exc.field))
+    body = orjson.dumps(
+        error_body(family_of(request.scope), status, exc.error, exc.message, exc.field)
+    )
     try:
         await run_in_threadpool(
             idempotency.record_failure, get_runtime(request).uow, claim, status=status, body=body
         )
     except PromoledgerError:
-        # The answer itself still goes out; the key stays RUNNING until STALE_AFTER, then a
-        # retry takes it over (nothing was changed by this request).
+        # The answer itself still goes out; the key stays RUNNING until the stale window
+        # ends, then a retry takes it over (nothing was changed by this request).
         log.warning("could not store the idempotent answer of %s", request.url.path)
 
 

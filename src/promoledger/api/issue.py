@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
-from promoledger.api.capillary import error_item, read_json
-from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.capillary import decode_json
+from promoledger.api.deps import CustomerWrite
+from promoledger.api.errors import ErrorFamily, error_item, family_router
 from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, parse_bulk_request
@@ -23,7 +24,7 @@ from promoledger.domain.errors import RequestRejected
 from promoledger.domain.vocabulary import PromotionType
 from promoledger.services import issue as service
 
-router = APIRouter(tags=["capillary"])
+router = family_router(ErrorFamily.ISSUE, tags=["capillary"])
 
 # Capillary's backend names for the promotion types (the bulk APIs accept them as aliases).
 CAPILLARY_TYPE = {
@@ -62,13 +63,17 @@ ISSUE_BODY_SCHEMA: dict[str, Any] = {
     },
 )
 async def issue(request: Request, principal: CustomerWrite) -> Response:
-    runtime = get_runtime(request)
-    single = parse_issue_request(dict(request.query_params), await read_json(request))
+    body = await request.body()
+    query = dict(request.query_params)
+    # Parsed inside ``mutate``, like the bulk routes: a rejected request is answered with
+    # X-Dry-Run on a dry run, and stored and replayed under an Idempotency-Key.
     return await mutate(
         request,
         principal,
-        body=await request.body(),
-        run=lambda ctx: service.issue(runtime.uow, ctx, request=single),
+        body=body,
+        run=lambda uow, ctx: service.issue(
+            uow, ctx, request=parse_issue_request(query, decode_json(body))
+        ),
         render=_render,
     )
 

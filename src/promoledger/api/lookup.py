@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from promoledger.api.deps import CustomerRead, get_runtime
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.issue import CAPILLARY_TYPE
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain import errors as E
@@ -27,7 +28,7 @@ from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus
 from promoledger.domain.vocabulary import IdentifierName, Source, parse_source
 from promoledger.services import lookup as service
 
-router = APIRouter(tags=["capillary"])
+router = family_router(ErrorFamily.LOOKUP, tags=["capillary"])
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10

@@ -8,7 +8,7 @@ from uuid import uuid4
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from promoledger.api.errors import error_body
+from promoledger.api.errors import error_body, family_of
 from promoledger.domain.errors import BODY_TOO_LARGE
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
@@ -91,7 +91,7 @@ class _BodyTooLarge(Exception):
 
 async def _too_large(scope: Scope, send: Send) -> None:
     body = orjson.dumps(
-        error_body(scope.get("path", ""), 413, BODY_TOO_LARGE, BODY_TOO_LARGE.message, None)
+        error_body(family_of(scope), 413, BODY_TOO_LARGE, BODY_TOO_LARGE.message, None)
     )
     await send(
         {

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from promoledger.api.capillary import read_json
 from promoledger.api.deps import RuntimeDep, request_id
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain.errors import INVALID_FIELD, RequestRejected
 
-router = APIRouter(tags=["oauth"])
+router = family_router(ErrorFamily.TOKEN, tags=["oauth"])
 
 GENERATE_PATH = "/v3/oauth/token/generate"
 

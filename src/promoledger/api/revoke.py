@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from promoledger.api.capillary import bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction, parse_bulk_request
 from promoledger.domain.context import Principal
 from promoledger.services import revoke as service
 
-router = APIRouter(tags=["revoke"])
+router = family_router(ErrorFamily.BULK, tags=["revoke"])
 
 # revokeDirectEarn only ever revokes earns: bulkAction may be omitted (as for directEarn), and
 # when given must be REVOKE_EARN; anything else is a 400 like on revokeEnrolAndEarn.
@@ -58,5 +59,5 @@ async def _revoke(
             batch_limit=runtime.settings.batch_limit,
             with_earn_ids=True,
         ),
-        execute=lambda ctx, bulk: service.revoke(runtime.uow, ctx, request=bulk),
+        execute=lambda uow, ctx, bulk: service.revoke(uow, ctx, request=bulk),
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import uuid4
 
 from promoledger.domain.vocabulary import Access, CredentialKind, Resource
@@ -25,33 +23,23 @@ class Principal:
         have = self.customer_access if resource is Resource.CUSTOMER else self.config_access
         return have >= level
 
-    @property
-    def actor(self) -> str:
-        """How audit rows and ``ended_by`` name this credential."""
-        return f"{self.kind.value}:{self.credential_id}"
-
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Everything a state change is stamped with in the audit trail."""
+    """An org-scoped use case's caller: what every state change is stamped with in the audit
+    trail. The org is always known here; the few audit rows written before an org is known
+    (a failed login naming no credential) use ``Anonymous`` instead."""
 
-    org_id: int | None
-    actor_kind: str  # TILL, CLIENT, OPERATOR (CLI), SYSTEM, ANONYMOUS
+    org_id: int
+    actor_kind: str  # TILL, CLIENT, OPERATOR (CLI), SYSTEM
     actor_id: int | None = None
     request_id: str = field(default_factory=lambda: uuid4().hex)
     idempotency_key: str | None = None
     dry_run: bool = False
-    # Called by a mutating service with (connection, result) as the last step inside its write
-    # transaction, so what the edge records about the request (the idempotent replay) commits
-    # or rolls back together with the change itself.
-    on_seal: Callable[[Any, Any], None] | None = None
-
-    def seal(self, conn: Any, result: Any) -> None:
-        if self.on_seal is not None and not self.dry_run:
-            self.on_seal(conn, result)
 
     @property
     def actor(self) -> str:
+        """How ``ended_by`` names this caller on the records it ends."""
         return self.actor_kind if self.actor_id is None else f"{self.actor_kind}:{self.actor_id}"
 
     @classmethod
@@ -62,7 +50,6 @@ class Context:
         request_id: str,
         idempotency_key: str | None = None,
         dry_run: bool = False,
-        on_seal: Callable[[Any, Any], None] | None = None,
     ) -> Context:
         return cls(
             org_id=principal.org_id,
@@ -71,10 +58,20 @@ class Context:
             request_id=request_id,
             idempotency_key=idempotency_key,
             dry_run=dry_run,
-            on_seal=on_seal,
         )
 
     @classmethod
-    def operator(cls, org_id: int | None) -> Context:
+    def operator(cls, org_id: int) -> Context:
         """The CLI acts as the operator: trusted, but still audited."""
         return cls(org_id=org_id, actor_kind="OPERATOR", request_id=f"cli-{uuid4().hex}")
+
+
+@dataclass(frozen=True, slots=True)
+class Anonymous:
+    """Who an audit row names when nobody was authenticated (a failed login, say)."""
+
+    org_id: int | None = None
+    actor_kind: str = "ANONYMOUS"
+    actor_id: int | None = None
+    request_id: str = field(default_factory=lambda: uuid4().hex)
+    idempotency_key: str | None = None

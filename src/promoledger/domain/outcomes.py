@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from promoledger.domain.bulk import BulkAction
+from promoledger.domain.bulk import BulkAction, PromotionRef
 from promoledger.domain.errors import ErrorDef
 from promoledger.domain.promotions import Promotion
 
@@ -33,8 +33,10 @@ class EntryOutcome:
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """What a bulk service did: the promotion it acted on and one outcome per entry."""
+    """What a bulk service did: the promotion it acted on (and the keys the request named it
+    by, which the answer echoes) and one outcome per entry."""
 
     promotion: Promotion
     action: BulkAction
     outcomes: Sequence[EntryOutcome]  # outcomes[i] answers customers[i]
+    ref: PromotionRef

@@ -32,7 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cachetools import TTLCache
 from sqlalchemy import Row
 
-from promoledger.domain.context import Context, Principal
+from promoledger.domain.context import Anonymous, Principal
 from promoledger.domain.errors import TOKEN_INVALID, AuthenticationFailed, Throttled
 from promoledger.domain.vocabulary import Access, CredentialKind
 from promoledger.settings import Settings
@@ -268,7 +268,7 @@ class Authenticator:
         window: datetime | None = None,
     ) -> None:
         """Audit the failure and, given a window, count it against the name (throttling)."""
-        ctx = Context(org_id=int(row.org_id) if row is not None else None, actor_kind="ANONYMOUS")
+        ctx = Anonymous(org_id=int(row.org_id) if row is not None else None)
         if request_id:
             ctx = replace(ctx, request_id=request_id)
         detail: dict[str, Any] = {"reason": reason, "kind": kind}

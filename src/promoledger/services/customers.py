@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.domain.context import Context
@@ -75,7 +75,6 @@ def create_customers(
     uow: UnitOfWork, ctx: Context, *, customers: Sequence[NewCustomer]
 ) -> list[CreatedCustomer]:
     """Create 1..1000 customers, answering in input order; any problem writes nothing."""
-    assert ctx.org_id is not None, "customers always belong to an org"
     org_id = ctx.org_id
     if not 1 <= len(customers) <= MAX_BATCH:
         raise Invalid(
@@ -84,85 +83,87 @@ def create_customers(
     batch = [_normalised(i, c) for i, c in enumerate(customers)]
     _refuse_repeats(batch)
     now = utcnow()
-    try:
-        with uow.write(dry_run=ctx.dry_run) as conn:
-            wanted = {pid for c in batch for pid in c.program_ids}
-            missing = wanted - program_store.existing_ids(conn, org_id=org_id, program_ids=wanted)
-            if missing:
-                i, pid = next(
-                    (i, p) for i, c in enumerate(batch) for p in c.program_ids if p in missing
-                )
-                raise Invalid(
-                    VALIDATION, detail=f"program {pid} not found", field=f"customers.{i}.programIds"
-                )
-            for column, wire, _ in _IDENTIFIERS:
-                values = {getattr(c, column) for c in batch} - {None}
-                clash = store.taken(conn, org_id=org_id, column=column, values=values)
-                if clash:
-                    i, value = next(
-                        (i, getattr(c, column))
-                        for i, c in enumerate(batch)
-                        if getattr(c, column) in clash
-                    )
-                    raise Conflict(
-                        DUPLICATE,
-                        detail=f"{wire} {value!r} already belongs to another customer",
-                        field=f"customers.{i}.{wire}",
-                    )
-            ids = store.insert_customers(
-                conn,
-                [
-                    {
-                        "org_id": org_id,
-                        "mobile": c.mobile,
-                        "email": c.email,
-                        "external_id": c.external_id,
-                        "created_at": now,
-                    }
-                    for c in batch
-                ],
+
+    def work(conn: Connection) -> list[CreatedCustomer]:
+        wanted = {pid for c in batch for pid in c.program_ids}
+        missing = wanted - program_store.existing_ids(conn, org_id=org_id, program_ids=wanted)
+        if missing:
+            i, pid = next(
+                (i, p) for i, c in enumerate(batch) for p in c.program_ids if p in missing
             )
-            store.insert_sources(
-                conn,
-                [
-                    {"customer_id": cid, "source": s}
-                    for cid, c in zip(ids, batch, strict=True)
-                    for s in c.sources
-                ],
+            raise Invalid(
+                VALIDATION, detail=f"program {pid} not found", field=f"customers.{i}.programIds"
             )
-            store.insert_memberships(
-                conn,
-                [
-                    {"program_id": pid, "customer_id": cid, "joined_at": now}
-                    for cid, c in zip(ids, batch, strict=True)
-                    for pid in c.program_ids
-                ],
-            )
-            created = [
-                CreatedCustomer(
-                    cid, c.mobile, c.email, c.external_id, list(c.sources), list(c.program_ids)
+        for column, wire, _ in _IDENTIFIERS:
+            values = {getattr(c, column) for c in batch} - {None}
+            clash = store.taken(conn, org_id=org_id, column=column, values=values)
+            if clash:
+                i, value = next(
+                    (i, getattr(c, column))
+                    for i, c in enumerate(batch)
+                    if getattr(c, column) in clash
                 )
+                raise Conflict(
+                    DUPLICATE,
+                    detail=f"{wire} {value!r} already belongs to another customer",
+                    field=f"customers.{i}.{wire}",
+                )
+        ids = store.insert_customers(
+            conn,
+            [
+                {
+                    "org_id": org_id,
+                    "mobile": c.mobile,
+                    "email": c.email,
+                    "external_id": c.external_id,
+                    "created_at": now,
+                }
+                for c in batch
+            ],
+        )
+        store.insert_sources(
+            conn,
+            [
+                {"customer_id": cid, "source": s}
                 for cid, c in zip(ids, batch, strict=True)
-            ]
-            audit.record(
-                conn,
-                ctx,
-                [
-                    audit.Change(
-                        "CUSTOMER_CREATED",
-                        "CUSTOMER",
-                        c.id,
-                        customer_id=c.id,
-                        detail={"sources": c.sources, "programIds": c.program_ids},
-                    )
-                    for c in created
-                ],
-                at=now,
+                for s in c.sources
+            ],
+        )
+        store.insert_memberships(
+            conn,
+            [
+                {"program_id": pid, "customer_id": cid, "joined_at": now}
+                for cid, c in zip(ids, batch, strict=True)
+                for pid in c.program_ids
+            ],
+        )
+        created = [
+            CreatedCustomer(
+                cid, c.mobile, c.email, c.external_id, list(c.sources), list(c.program_ids)
             )
-            ctx.seal(conn, created)
+            for cid, c in zip(ids, batch, strict=True)
+        ]
+        audit.record(
+            conn,
+            ctx,
+            [
+                audit.Change(
+                    "CUSTOMER_CREATED",
+                    "CUSTOMER",
+                    c.id,
+                    customer_id=c.id,
+                    detail={"sources": c.sources, "programIds": c.program_ids},
+                )
+                for c in created
+            ],
+            at=now,
+        )
+        return created
+
+    try:
+        return uow.apply(work, dry_run=ctx.dry_run)
     except IntegrityError as exc:  # a concurrent request took an identifier after our check
         raise _race(exc) from exc
-    return created
 
 
 def get_customer(uow: UnitOfWork, *, org_id: int, customer_id: int) -> CustomerView:

@@ -34,27 +34,29 @@ def enrol_and_earn(
     uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
 ) -> BatchResult:
     """``POST /v2/promotion/bulk/enrolAndEarn``: bulkAction ENROL or EARN."""
-    with uow.write(dry_run=ctx.dry_run) as conn:
-        result = apply(conn, ctx, request=request, action=request.action, now=now or utcnow())
-        ctx.seal(conn, result)
-    return result
+    when = now or utcnow()
+    return uow.apply(
+        lambda conn: apply(conn, ctx, request=request, action=request.action, now=when),
+        dry_run=ctx.dry_run,
+    )
 
 
 def direct_earn(
     uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
 ) -> BatchResult:
     """``POST /v2/promotion/bulk/directEarn``: EARN, on DIRECT_ISSUE promotions only."""
-    with uow.write(dry_run=ctx.dry_run) as conn:
-        result = apply(
+    when = now or utcnow()
+    return uow.apply(
+        lambda conn: apply(
             conn,
             ctx,
             request=request,
             action=BulkAction.EARN,
-            now=now or utcnow(),
+            now=when,
             types={PromotionType.DIRECT_ISSUE},
-        )
-        ctx.seal(conn, result)
-    return result
+        ),
+        dry_run=ctx.dry_run,
+    )
 
 
 def apply(
@@ -67,7 +69,6 @@ def apply(
     types: Collection[PromotionType] | None = None,
 ) -> BatchResult:
     """ENROL or EARN a whole batch inside the caller's transaction."""
-    assert ctx.org_id is not None
     batch = resolve(
         conn, org_id=ctx.org_id, request=request, now=now, lock=True, action=action, types=types
     )
@@ -83,7 +84,7 @@ def apply(
     ]
     decided = plan(promotion=promotion, action=action, entries=entries, standings=standings)
     _write(conn, ctx, promotion, decided, now)
-    return BatchResult(promotion, action, decided.outcomes)
+    return BatchResult(promotion, action, decided.outcomes, request.promotion)
 
 
 def _standing(ledger: CustomerLedger) -> Standing:
@@ -96,7 +97,6 @@ def _standing(ledger: CustomerLedger) -> Standing:
 def _write(
     conn: Connection, ctx: Context, promotion: Promotion, decided: Plan, now: datetime
 ) -> None:
-    assert ctx.org_id is not None
     stamp = store.Stamp(ctx.org_id, promotion.id, now, ctx.actor, ctx.request_id)
     replaced = end_active(
         conn,

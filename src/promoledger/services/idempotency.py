@@ -1,17 +1,19 @@
 """Idempotency-Key handling (contract 3.3): replay, mismatch (422), in flight (409), expiry.
 
-The life of a key: ``begin`` claims it in its own short transaction (RUNNING); the request's
-service then calls ``seal`` inside *its* transaction, so the change and the stored answer
-commit or roll back together. A deterministic 4xx answer is stored by ``record_failure``
-(nothing changed, so a retry may as well replay it); a 503 or a crash ``release``s the claim
-so the client's retry runs for real.
+The life of a key: ``begin`` claims it in its own short transaction (RUNNING); the edge hands
+a ``Seal`` to the unit of work as its commit hook, which stores the answer inside the request's
+own transaction, so the change and the stored answer commit or roll back together. A
+deterministic 4xx answer is stored by ``record_failure`` (nothing changed, so a retry may as
+well replay it); a 503 or a crash ``release``s the claim so the client's retry runs for real.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -23,9 +25,9 @@ from promoledger.store.uow import UnitOfWork
 # The default ``stale_after`` (setting ``idempotency_stale_seconds``). A RUNNING claim older
 # than this belongs to a process that died mid-request; a retry may take it over. It is longer
 # than any request may run (the database pool and lock timeouts are seconds). Should a live
-# request ever outlast it anyway, its ``seal`` finds the claim gone and rolls its change back,
+# request ever outlast it anyway, its ``Seal`` finds the claim gone and rolls its change back,
 # so the key still answers for exactly one execution.
-STALE_AFTER = timedelta(seconds=60)
+DEFAULT_STALE_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ def begin(
     key: str,
     fingerprint: str,
     ttl_hours: int,
-    stale_after: timedelta = STALE_AFTER,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> Claim | Replay:
     """Claim ``key`` for this request, or return the stored answer to replay.
 
@@ -96,11 +98,26 @@ def begin(
     return Replay(status=int(row.response_status), body=bytes(row.response_body))
 
 
-def seal(conn: Connection, claim: Claim, *, status: int, body: bytes) -> None:
-    """Store the answer in the request's own transaction. If the claim was taken over (this
-    request outlived ``STALE_AFTER``), raise, so the change rolls back with it."""
-    if not _complete(conn, claim, status=status, body=body):
-        raise IdempotencyInFlight()
+@dataclass(slots=True)
+class Seal:
+    """The unit of work's commit hook for a keyed request: store the answer with the change.
+
+    ``answer`` turns the use case's result into (status, body). The stored answer is the
+    rendered body, so a replay is a plain read; rendering here costs a keyed request a few
+    hundred microseconds under the write lock, which requests without a key never pay (they
+    render after the commit). If the claim was taken over (this request outlived the stale
+    window), it raises, so the change rolls back with it.
+    """
+
+    claim: Claim
+    answer: Callable[[Any], tuple[int, bytes]]
+    stored: tuple[int, bytes] | None = field(default=None)
+
+    def __call__(self, conn: Connection, result: Any) -> None:
+        status, body = self.answer(result)
+        if not _complete(conn, self.claim, status=status, body=body):
+            raise IdempotencyInFlight()
+        self.stored = (status, body)
 
 
 def _complete(conn: Connection, claim: Claim, *, status: int, body: bytes) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from promoledger.domain.bulk import BulkAction, BulkRequest
 from promoledger.domain.context import Context
 from promoledger.domain.errors import RequestRejected
@@ -31,19 +33,19 @@ class IssueResult:
 def issue(
     uow: UnitOfWork, ctx: Context, *, request: BulkRequest, now: datetime | None = None
 ) -> IssueResult:
-    assert ctx.org_id is not None
     assert len(request.entries) <= 1
-    now = now or utcnow()
-    with uow.write(dry_run=ctx.dry_run) as conn:
+    when = now or utcnow()
+
+    def work(conn: Connection) -> IssueResult:
         promotion = resolve_promotion(conn, ctx.org_id, request.promotion)
         # GENERIC falls through to ENROL, which check_action refuses with 8902.
         action = (
             BulkAction.EARN if promotion.type is PromotionType.DIRECT_ISSUE else BulkAction.ENROL
         )
-        batch = apply(conn, ctx, request=request, action=action, now=now)
+        batch = apply(conn, ctx, request=request, action=action, now=when)
         outcome = batch.outcomes[0]
         if outcome.failed:
             raise RequestRejected(outcome.errors[0])
-        result = IssueResult(batch.promotion, action, outcome)
-        ctx.seal(conn, result)
-    return result
+        return IssueResult(batch.promotion, action, outcome)
+
+    return uow.apply(work, dry_run=ctx.dry_run)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from promoledger.domain.context import Context
 from promoledger.domain.errors import NotFound
@@ -32,20 +32,21 @@ def create_program(
     promotions: Sequence[Mapping[str, Any]] = (),
 ) -> CreatedProgram:
     """Create a program, and with it any ``promotions`` (each a promotion spec), atomically."""
-    org_id = _org(ctx)
+    org_id = ctx.org_id
     cleaned = clean_name(name)
-    with uow.write(dry_run=ctx.dry_run) as conn:
+
+    def work(conn: Connection) -> CreatedProgram:
         row = store.insert_program(conn, org_id=org_id, name=cleaned, now=utcnow())
         audit.record(
             conn,
             ctx,
             [audit.Change("PROGRAM_CREATED", "PROGRAM", int(row.id), detail={"name": cleaned})],
         )
-        created = CreatedProgram(
+        return CreatedProgram(
             row, [add_promotion(conn, ctx, program_id=int(row.id), **spec) for spec in promotions]
         )
-        ctx.seal(conn, created)
-    return created
+
+    return uow.apply(work, dry_run=ctx.dry_run)
 
 
 def get_program(uow: UnitOfWork, *, org_id: int, program_id: int) -> Row[Any]:
@@ -59,8 +60,3 @@ def get_program(uow: UnitOfWork, *, org_id: int, program_id: int) -> Row[Any]:
 def list_programs(uow: UnitOfWork, *, org_id: int) -> list[Row[Any]]:
     with uow.read() as conn:
         return store.list_programs(conn, org_id=org_id)
-
-
-def _org(ctx: Context) -> int:
-    assert ctx.org_id is not None, "config changes always act inside an org"
-    return ctx.org_id

@@ -75,13 +75,14 @@ class ExpirySpec:
 
 def create_promotion(uow: UnitOfWork, ctx: Context, *, program_id: int, **spec: Any) -> Row[Any]:
     """Create one promotion in a program of the caller's org (``spec``: see ``add_promotion``)."""
-    org_id = _org(ctx)
-    with uow.write(dry_run=ctx.dry_run) as conn:
+    org_id = ctx.org_id
+
+    def work(conn: Connection) -> Row[Any]:
         if program_store.get_program(conn, org_id=org_id, program_id=program_id) is None:
             raise NotFound("program")
-        row = add_promotion(conn, ctx, program_id=program_id, **spec)
-        ctx.seal(conn, row)
-    return row
+        return add_promotion(conn, ctx, program_id=program_id, **spec)
+
+    return uow.apply(work, dry_run=ctx.dry_run)
 
 
 def add_promotion(
@@ -101,7 +102,7 @@ def add_promotion(
     earn_expiry: ExpirySpec | None = None,
 ) -> Row[Any]:
     """Insert a checked promotion into an existing program, inside the caller's transaction."""
-    org_id = _org(ctx)
+    org_id = ctx.org_id
     canonical = _canonical_type(type)
     settings = _checked(
         {
@@ -157,11 +158,12 @@ def update_promotion(
     uow: UnitOfWork, ctx: Context, *, promotion_id: int, changes: Mapping[str, Any]
 ) -> Row[Any]:
     """Apply a partial change (keys from ``UPDATABLE``); the merged result must obey the rules."""
-    org_id = _org(ctx)
+    org_id = ctx.org_id
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise Invalid(VALIDATION, detail=f"cannot change {sorted(unknown)}", field=min(unknown))
-    with uow.write(dry_run=ctx.dry_run) as conn:
+
+    def work(conn: Connection) -> Row[Any]:
         current = store.get_promotion(conn, org_id=org_id, promotion_id=promotion_id, lock=True)
         if current is None:
             raise NotFound("promotion")
@@ -173,7 +175,6 @@ def update_promotion(
         after = _checked({**before, **{k: v for k, v in changes.items() if k != "type"}})
         diff = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
         if not diff:
-            ctx.seal(conn, current)
             return current
         now = utcnow()
         row = store.update_promotion(
@@ -201,8 +202,9 @@ def update_promotion(
             ],
             at=now,
         )
-        ctx.seal(conn, row)
-    return row
+        return row
+
+    return uow.apply(work, dry_run=ctx.dry_run)
 
 
 def get_promotion(uow: UnitOfWork, *, org_id: int, promotion_id: int) -> Row[Any]:
@@ -341,8 +343,3 @@ def _plain(value: Any) -> Any:
 
 def _activity(active: Any) -> str:
     return "ACTIVE" if active else "INACTIVE"
-
-
-def _org(ctx: Context) -> int:
-    assert ctx.org_id is not None, "config changes always act inside an org"
-    return ctx.org_id

@@ -2,7 +2,8 @@
 
 One transaction: resolve the batch (request-level checks, customers set-wise, customer rows
 locked on PostgreSQL), expire what is due, decide every entry with the pure rules, apply the
-decisions in one conditional UPDATE per table, audit, seal the idempotent answer, commit.
+decisions in one conditional UPDATE per table, audit, commit. The caller shapes the answer
+after the commit.
 """
 
 from __future__ import annotations
@@ -44,17 +45,17 @@ def revoke(
     is rolled back and decided again on a fresh read. (Cheaper than a savepoint per request,
     since with customer rows locked this practically never happens.)
     """
-    now = now or utcnow()
-    assert ctx.org_id is not None
+    when = now or utcnow()
+
+    def attempt_once(conn: Connection) -> BatchResult:
+        batch = resolve(conn, org_id=ctx.org_id, request=request, now=when, lock=True)
+        plan = _decide_and_apply(conn, ctx, batch, request.action, when)
+        audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=when)
+        return BatchResult(batch.promotion, request.action, plan.outcomes, request.promotion)
+
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with uow.write(dry_run=ctx.dry_run) as conn:
-                batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
-                plan = _decide_and_apply(conn, ctx, batch, request.action, now)
-                audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=now)
-                result = BatchResult(batch.promotion, request.action, plan.outcomes)
-                ctx.seal(conn, result)
-            return result
+            return uow.apply(attempt_once, dry_run=ctx.dry_run)
         except _LedgerMoved:
             log.info("revoke %s: ledger changed underneath (attempt %d)", ctx.request_id, attempt)
     raise DatabaseUnavailable("the ledger kept changing under the request")

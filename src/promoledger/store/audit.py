@@ -6,14 +6,28 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection, Row, and_, select
 
-from promoledger.domain.context import Context
 from promoledger.store.tables import audit_events
 from promoledger.store.types import utcnow
+
+
+class Stamp(Protocol):
+    """Who acted, under which request: a ``Context``, or ``Anonymous`` before any login."""
+
+    @property
+    def org_id(self) -> int | None: ...
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def actor_id(self) -> int | None: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def idempotency_key(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,7 @@ _COLUMNS = (
 
 
 def record(
-    conn: Connection, ctx: Context, changes: Iterable[Change], *, at: datetime | None = None
+    conn: Connection, ctx: Stamp, changes: Iterable[Change], *, at: datetime | None = None
 ) -> int:
     """Append one audit event per change, as one executemany. Returns how many.
 

@@ -2,7 +2,7 @@
 
 A claim is identified by its ``created_at`` (the claim time): completing or releasing a key is
 conditional on the claim still being ours, so a request whose claim was taken over (it ran past
-``STALE_AFTER``) can neither overwrite the new owner's answer nor commit its own change.
+the stale window) can neither overwrite the new owner's answer nor commit its own change.
 """
 
 from __future__ import annotations

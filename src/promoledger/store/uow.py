@@ -1,20 +1,30 @@
 """The unit of work: the one place a transaction is opened and committed.
 
-Services call ``write()`` or ``read()``; nothing else commits. A database failure surfaces
-as ``DatabaseUnavailable`` (503 + Retry-After), never as a half-applied request.
+Services call ``apply(work)`` (or ``write()``/``read()``); nothing else commits. Whatever must
+commit together with a request's change without being part of the use case (the stored
+idempotent answer) is handed to the unit of work by the edge as a commit hook
+(``with_commit_hook``): ``apply`` runs it on the work's result as the last statement of the
+transaction. A database failure surfaces as ``DatabaseUnavailable`` (503 + Retry-After), never
+as a half-applied request.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from promoledger.domain.errors import DatabaseUnavailable
+
+T = TypeVar("T")
+# Called with (connection, result) inside the transaction, just before it commits.
+CommitHook = Callable[[Connection, Any], None]
 
 
 class UnitOfWork:
@@ -27,6 +37,26 @@ class UnitOfWork:
         # processes on the same file still meet at BEGIN IMMEDIATE and the busy timeout.
         self._writer = threading.Lock() if self.dialect == "sqlite" else None
         self._write_wait = write_wait_seconds
+        self._on_commit: CommitHook | None = None
+
+    def with_commit_hook(self, hook: CommitHook) -> UnitOfWork:
+        """This unit of work (same engine, same writer queue), running ``hook`` at commit."""
+        bound = copy.copy(self)
+        bound._on_commit = hook
+        return bound
+
+    def apply(self, work: Callable[[Connection], T], *, dry_run: bool = False) -> T:
+        """Run ``work`` in one write transaction and commit (roll back with ``dry_run``).
+
+        The commit hook, if any, sees the result inside the same transaction; a hook that
+        raises rolls the whole change back. Nothing else runs while the write lock is held:
+        callers shape their answer after this returns.
+        """
+        with self.write(dry_run=dry_run) as conn:
+            result = work(conn)
+            if self._on_commit is not None and not dry_run:
+                self._on_commit(conn, result)
+        return result
 
     @contextmanager
     def write(self, *, dry_run: bool = False) -> Iterator[Connection]:
