@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, CustomerEntry
+from promoledger.domain.ledger import CustomerLedger, LedgerRecord
 from promoledger.domain.revoke import Holdings, decide
+from promoledger.domain.vocabulary import Status
 
 
 def _entry(i: int, earn_ids: tuple[int, ...] | None = None) -> CustomerEntry:
     return CustomerEntry(i, str(100 + i), None, earn_ids)
 
 
-def _rows(*pairs: tuple[int, str]) -> list[SimpleNamespace]:
-    return [SimpleNamespace(id=i, status=s) for i, s in pairs]
+def _records(*pairs: tuple[int, str]) -> list[LedgerRecord]:
+    return [LedgerRecord(i, customer_id=1, status=Status(s)) for i, s in pairs]
 
 
 def test_holdings_keep_only_active_records() -> None:
     held = Holdings.of(
-        _rows((3, "ACTIVE"), (1, "REPLACED"), (2, "ACTIVE")),
-        _rows((7, "ACTIVE"), (8, "REVOKED"), (9, "EXPIRED")),
+        CustomerLedger(
+            _records((3, "ACTIVE"), (1, "REPLACED"), (2, "ACTIVE")),
+            _records((7, "ACTIVE"), (8, "REVOKED"), (9, "EXPIRED")),
+        )
     )
     assert held == Holdings(enrolments=[2, 3], earns={7})
 

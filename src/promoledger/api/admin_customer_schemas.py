@@ -10,11 +10,11 @@ from pydantic import Field
 from sqlalchemy import Row
 
 from promoledger.api.admin_schemas import AdminIn, AdminOut, Id, Text
+from promoledger.domain.ledger import LedgerRecord
 from promoledger.services.customers import (
     MAX_BATCH,
     CreatedCustomer,
     CustomerView,
-    effective_status,
 )
 
 
@@ -65,16 +65,17 @@ class LedgerRecordPublic(AdminOut):
     enrolment_id: int | None = Field(default=None, description="Earns: the enrolment it is under.")
 
     @classmethod
-    def from_row(cls, row: Row[Any], now: datetime) -> LedgerRecordPublic:
+    def of(cls, record: LedgerRecord, now: datetime) -> LedgerRecordPublic:
+        assert record.created_at is not None  # full rows: store.ledger.record_of
         return cls(
-            id=row.id,
-            status=effective_status(row, now),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            ended_at=row.ended_at,
-            ended_by=row.ended_by,
-            ended_request_id=row.ended_request_id,
-            enrolment_id=getattr(row, "enrolment_id", None),
+            id=record.id,
+            status=record.status_at(now).value,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            ended_at=record.ended_at,
+            ended_by=record.ended_by,
+            ended_request_id=record.ended_request_id,
+            enrolment_id=record.enrolment_id,
         )
 
 
@@ -110,8 +111,8 @@ class CustomerLedgerPublic(CustomerProfile):
                     identifier=p.promotion.identifier,
                     name=p.promotion.name,
                     type=p.promotion.type,
-                    enrolments=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.enrolments],
-                    earns=[LedgerRecordPublic.from_row(r, view.as_of) for r in p.earns],
+                    enrolments=[LedgerRecordPublic.of(r, view.as_of) for r in p.enrolments],
+                    earns=[LedgerRecordPublic.of(r, view.as_of) for r in p.earns],
                 )
                 for p in view.promotions
             ],

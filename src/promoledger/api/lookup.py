@@ -24,7 +24,8 @@ from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import MAX_DB_INT, parse_int
 from promoledger.domain.errors import RequestRejected
-from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus, Record, Timeline
+from promoledger.domain.ledger import LedgerRecord
+from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus, Timeline
 from promoledger.domain.vocabulary import IdentifierName, Source, parse_source
 from promoledger.services import lookup as service
 
@@ -147,7 +148,7 @@ def _timeline(timeline: Timeline) -> dict[str, Any]:
     }
 
 
-def _earn(earn: Record) -> dict[str, Any]:
+def _earn(earn: LedgerRecord) -> dict[str, Any]:
     return {
         "issualId": earn.id,
         "issualDate": _date(earn.created_at),

@@ -14,12 +14,13 @@ enrolment counts (each re-enrolment consumes the enrolment limit) and so does an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction
 from promoledger.domain.errors import ErrorDef
+from promoledger.domain.ledger import CustomerLedger
 from promoledger.domain.outcomes import EntryOutcome
 from promoledger.domain.promotions import Promotion, within_limit
 from promoledger.domain.vocabulary import PromotionType, Status
@@ -37,12 +38,6 @@ class New:
 Ref = int | New  # an existing record's id, or a record this request creates
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRecord:
-    id: int
-    status: Status
-
-
 @dataclass(slots=True)
 class Standing:
     """One customer's position in one promotion, as the limits and rules see it."""
@@ -52,14 +47,13 @@ class Standing:
     earns_used: int
 
     @classmethod
-    def of(cls, enrolments: Iterable[LedgerRecord], earns: Iterable[LedgerRecord]) -> Standing:
-        enrolments = list(enrolments)
-        active = [e.id for e in enrolments if e.status is Status.ACTIVE]
+    def of(cls, ledger: CustomerLedger) -> Standing:
+        active = [e.id for e in ledger.enrolments if e.status is Status.ACTIVE]
         return cls(
             # At most one enrolment is ACTIVE (re-enrolling replaces); the newest wins if not.
             active_enrolment=max(active) if active else None,
-            enrolments_used=sum(1 for e in enrolments if e.status in COUNTS_AGAINST_LIMIT),
-            earns_used=sum(1 for e in earns if e.status in COUNTS_AGAINST_LIMIT),
+            enrolments_used=sum(1 for e in ledger.enrolments if e.status in COUNTS_AGAINST_LIMIT),
+            earns_used=sum(1 for e in ledger.earns if e.status in COUNTS_AGAINST_LIMIT),
         )
 
 

@@ -8,11 +8,12 @@ place. An ACTIVE record past its expiry is shown as EXPIRED even before a write 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from promoledger.domain.enrol_earn import COUNTS_AGAINST_LIMIT
+from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.promotions import Promotion, within_limit
 from promoledger.domain.vocabulary import PromotionType, Status
 
@@ -24,30 +25,17 @@ class CustomerPromotionStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """An enrolment or an earn as the customer sees it."""
-
-    id: int
-    created_at: datetime
-    expires_at: datetime | None
-    status: Status
-    enrolment_id: int | None = None  # earns: the enrolment it was earned under
-
-    def seen_at(self, now: datetime) -> Record:
-        if self.status is Status.ACTIVE and self.expires_at is not None and self.expires_at <= now:
-            return Record(
-                self.id, self.created_at, self.expires_at, Status.EXPIRED, self.enrolment_id
-            )
-        return self
+def _seen_at(record: LedgerRecord, now: datetime) -> LedgerRecord:
+    """The record as the customer sees it now (an overdue ACTIVE one shows as EXPIRED)."""
+    return replace(record, status=record.status_at(now)) if record.overdue(now) else record
 
 
 @dataclass(slots=True)
 class Timeline:
     """One enrolment and the earns made under it; ``enrolment`` None groups direct earns."""
 
-    enrolment: Record | None
-    earns: list[Record] = field(default_factory=list)
+    enrolment: LedgerRecord | None
+    earns: list[LedgerRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +45,19 @@ class CustomerPromotion:
 
 
 def customer_promotion(
-    promotion: Promotion, enrolments: Sequence[Record], earns: Sequence[Record], now: datetime
+    promotion: Promotion,
+    enrolments: Sequence[LedgerRecord],
+    earns: Sequence[LedgerRecord],
+    now: datetime,
 ) -> CustomerPromotion:
-    shown_enrolments = [r.seen_at(now) for r in enrolments if r.status is not Status.REVOKED]
+    shown_enrolments = [_seen_at(r, now) for r in enrolments if r.status is not Status.REVOKED]
     timelines = {r.id: Timeline(r) for r in sorted(shown_enrolments, key=lambda r: r.id)}
     loose = Timeline(None)
     for earn in sorted(earns, key=lambda r: r.id):
         if earn.status is Status.REVOKED:
             continue
         home = timelines.get(earn.enrolment_id) if earn.enrolment_id is not None else None
-        (home or loose).earns.append(earn.seen_at(now))
+        (home or loose).earns.append(_seen_at(earn, now))
     result = list(timelines.values())
     if loose.earns:
         result.append(loose)
@@ -76,8 +67,8 @@ def customer_promotion(
 def matches(
     wanted: CustomerPromotionStatus,
     promotion: Promotion,
-    enrolments: Sequence[Record],
-    earns: Sequence[Record],
+    enrolments: Sequence[LedgerRecord],
+    earns: Sequence[LedgerRecord],
     now: datetime,
 ) -> bool:
     """Capillary's promotionStatusForCustomer filter, on promoledger's rules."""
@@ -85,8 +76,8 @@ def matches(
         return promotion.end_date is not None and promotion.end_date < now
     if not (promotion.active and promotion.in_window(now)):
         return False
-    enrolled = any(r.seen_at(now).status is Status.ACTIVE for r in enrolments)
-    earned = any(r.seen_at(now).status is Status.ACTIVE for r in earns)
+    enrolled = any(r.status_at(now) is Status.ACTIVE for r in enrolments)
+    earned = any(r.status_at(now) is Status.ACTIVE for r in earns)
     enrolments_used = sum(1 for r in enrolments if r.status in COUNTS_AGAINST_LIMIT)
     earns_used = sum(1 for r in earns if r.status in COUNTS_AGAINST_LIMIT)
     if wanted is CustomerPromotionStatus.AVAILABLE_TO_ENROL:

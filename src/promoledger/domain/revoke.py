@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, CustomerEntry
 from promoledger.domain.errors import ErrorDef
+from promoledger.domain.ledger import CustomerLedger
 from promoledger.domain.outcomes import EntryOutcome
 from promoledger.domain.vocabulary import Status
 
@@ -27,11 +27,10 @@ class Holdings:
     earns: set[int] = field(default_factory=set)
 
     @classmethod
-    def of(cls, enrolments: Sequence[Any], earns: Sequence[Any]) -> Holdings:
-        """From ledger rows (anything with ``id`` and ``status``)."""
+    def of(cls, ledger: CustomerLedger) -> Holdings:
         return cls(
-            enrolments=sorted(int(r.id) for r in enrolments if r.status == Status.ACTIVE),
-            earns={int(r.id) for r in earns if r.status == Status.ACTIVE},
+            enrolments=sorted(r.id for r in ledger.enrolments if r.status is Status.ACTIVE),
+            earns={r.id for r in ledger.earns if r.status is Status.ACTIVE},
         )
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from promoledger.domain.context import Context
 from promoledger.domain.errors import DUPLICATE, VALIDATION, Conflict, Invalid, NotFound
-from promoledger.domain.vocabulary import Status, parse_source
+from promoledger.domain.ledger import LedgerRecord
+from promoledger.domain.vocabulary import parse_source
 from promoledger.store import audit
 from promoledger.store import customers as store
 from promoledger.store import programs as program_store
@@ -58,8 +59,8 @@ class PromotionLedger:
     """One promotion's records for one customer."""
 
     promotion: Row[Any]
-    enrolments: list[Row[Any]] = field(default_factory=list)
-    earns: list[Row[Any]] = field(default_factory=list)
+    enrolments: list[LedgerRecord] = field(default_factory=list)
+    earns: list[LedgerRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,21 +176,14 @@ def get_customer(uow: UnitOfWork, *, org_id: int, customer_id: int) -> CustomerV
         sources = store.sources_of(conn, [customer_id]).get(customer_id, [])
         program_ids = store.programs_of(conn, [customer_id]).get(customer_id, [])
         enrolments, earns = store.ledger_of(conn, customer_id)
-        promotion_ids = {int(r.promotion_id) for r in (*enrolments, *earns)}
+        promotion_ids = {r.promotion_id for r in (*enrolments, *earns) if r.promotion_id}
         promotions = promotion_store.by_ids(conn, org_id=org_id, promotion_ids=promotion_ids)
     ledgers = {int(p.id): PromotionLedger(p) for p in promotions}
-    for row in enrolments:
-        ledgers[int(row.promotion_id)].enrolments.append(row)
-    for row in earns:
-        ledgers[int(row.promotion_id)].earns.append(row)
+    for record in enrolments:
+        ledgers[record.promotion_id or 0].enrolments.append(record)
+    for record in earns:
+        ledgers[record.promotion_id or 0].earns.append(record)
     return CustomerView(customer, sources, program_ids, list(ledgers.values()), utcnow())
-
-
-def effective_status(row: Row[Any], now: datetime) -> str:
-    """An ACTIVE record past its expiry is EXPIRED, even before a write has swept it."""
-    if row.status == Status.ACTIVE and row.expires_at is not None and row.expires_at <= now:
-        return Status.EXPIRED.value
-    return str(row.status)
 
 
 # --- rules ------------------------------------------------------------------------------------

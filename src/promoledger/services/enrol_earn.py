@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from promoledger.domain.bulk import BulkAction, BulkRequest
 from promoledger.domain.context import Context
-from promoledger.domain.enrol_earn import Entry, LedgerRecord, Plan, Standing, plan
+from promoledger.domain.enrol_earn import Entry, Plan, Standing, plan
 from promoledger.domain.errors import DatabaseUnavailable
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.promotions import Promotion
@@ -24,7 +24,7 @@ from promoledger.services.batch import resolve
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import enrol_earn as store
-from promoledger.store.ledger import CustomerLedger, end_active
+from promoledger.store.ledger import end_active
 from promoledger.store.tables import enrolments
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
@@ -77,7 +77,7 @@ def apply(
     loaded = current_ledgers(
         conn, ctx, promotion_id=promotion.id, customer_ids=customer_ids, now=now
     )
-    standings = {cid: _standing(ledger) for cid, ledger in loaded.items()}
+    standings = {cid: Standing.of(ledger) for cid, ledger in loaded.items()}
     entries = [
         Entry(e.index, batch.customer_of.get(e.index), batch.error_of.get(e.index))
         for e in batch.entries
@@ -85,13 +85,6 @@ def apply(
     decided = plan(promotion=promotion, action=action, entries=entries, standings=standings)
     _write(conn, ctx, promotion, decided, now)
     return BatchResult(promotion, action, decided.outcomes, request.promotion)
-
-
-def _standing(ledger: CustomerLedger) -> Standing:
-    return Standing.of(
-        (LedgerRecord(r.id, Status(r.status)) for r in ledger.enrolments),
-        (LedgerRecord(r.id, Status(r.status)) for r in ledger.earns),
-    )
 
 
 def _write(

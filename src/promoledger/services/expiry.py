@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from promoledger.domain.context import Context
+from promoledger.domain.ledger import CustomerLedger
 from promoledger.domain.vocabulary import Status
 from promoledger.store import audit
-from promoledger.store.ledger import CustomerLedger, LedgerRow, end_active, ledgers
+from promoledger.store.ledger import end_active, ledgers
 from promoledger.store.tables import earns, enrolments
 
 
@@ -44,7 +45,7 @@ def current_ledgers(
             row
             for lg in loaded.values()
             for row in (lg.enrolments if table is enrolments else lg.earns)
-            if _overdue(row, now)
+            if row.overdue(now)
         ]
         if not due:
             continue
@@ -59,7 +60,7 @@ def current_ledgers(
         )
         for row in due:
             if row.id in expired:
-                row.status = Status.EXPIRED.value
+                row.status = Status.EXPIRED
                 changes.append(
                     audit.Change(
                         action="EXPIRE",
@@ -73,7 +74,3 @@ def current_ledgers(
                 )
     audit.record(conn, ctx, changes, at=now)
     return loaded
-
-
-def _overdue(row: LedgerRow, now: datetime) -> bool:
-    return row.status == Status.ACTIVE and row.expires_at is not None and row.expires_at <= now

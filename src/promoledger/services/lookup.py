@@ -14,15 +14,15 @@ from typing import Any
 
 from promoledger.domain import errors as E
 from promoledger.domain.errors import RequestRejected
+from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.lookup import (
     CustomerPromotion,
     CustomerPromotionStatus,
-    Record,
     customer_promotion,
     matches,
 )
 from promoledger.domain.promotions import Promotion
-from promoledger.domain.vocabulary import IdentifierName, Source, Status, source_matches
+from promoledger.domain.vocabulary import IdentifierName, Source, source_matches
 from promoledger.store import lookup as store
 from promoledger.store.customers import sources_of
 from promoledger.store.types import utcnow
@@ -90,16 +90,8 @@ def promotion_data(
     )
 
 
-def _by_promotion(rows: list[Any]) -> defaultdict[int, list[Record]]:
-    grouped: defaultdict[int, list[Record]] = defaultdict(list)
-    for r in rows:
-        grouped[int(r.promotion_id)].append(
-            Record(
-                id=int(r.id),
-                created_at=r.created_at,
-                expires_at=r.expires_at,
-                status=Status(r.status),
-                enrolment_id=getattr(r, "enrolment_id", None),
-            )
-        )
+def _by_promotion(records: list[LedgerRecord]) -> defaultdict[int, list[LedgerRecord]]:
+    grouped: defaultdict[int, list[LedgerRecord]] = defaultdict(list)
+    for r in records:
+        grouped[r.promotion_id or 0].append(r)
     return grouped

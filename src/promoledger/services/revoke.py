@@ -84,7 +84,7 @@ def _decide_and_apply(
         batch.entries,
         customer_of=batch.customer_of,
         error_of=batch.error_of,
-        holdings={cid: Holdings.of(lg.enrolments, lg.earns) for cid, lg in loaded.items()},
+        holdings={cid: Holdings.of(ledger) for cid, ledger in loaded.items()},
     )
     enrolments, earns = (
         end_active(

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select
 
+from promoledger.domain.ledger import LedgerRecord
+from promoledger.store.ledger import record_of
 from promoledger.store.tables import (
     customer_sources,
     customers,
@@ -96,10 +98,10 @@ def programs_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, li
     return found
 
 
-def ledger_of(conn: Connection, customer_id: int) -> tuple[list[Row[Any]], list[Row[Any]]]:
+def ledger_of(conn: Connection, customer_id: int) -> tuple[list[LedgerRecord], list[LedgerRecord]]:
     """Every enrolment and every earn of one customer, in every promotion, oldest first."""
-    rows: list[list[Row[Any]]] = []
+    found: list[list[LedgerRecord]] = []
     for table in (enrolments, earns):
         stmt = select(table).where(table.c.customer_id == customer_id).order_by(table.c.id)
-        rows.append(list(conn.execute(stmt).all()))
-    return rows[0], rows[1]
+        found.append([record_of(row) for row in conn.execute(stmt)])
+    return found[0], found[1]

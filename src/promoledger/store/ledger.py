@@ -8,28 +8,30 @@ rules need are read: decoding timestamps nobody looks at was a measurable share 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Row, Table, select, update
 
+from promoledger.domain.ledger import CustomerLedger, LedgerRecord
+from promoledger.domain.vocabulary import Status
 from promoledger.store.tables import earns, enrolments
 
 
-@dataclass(slots=True)
-class LedgerRow:
-    id: int
-    customer_id: int
-    status: str
-    expires_at: datetime | None
-
-
-@dataclass(slots=True)
-class CustomerLedger:
-    """One customer's records in one promotion, in id order, as the per-customer rules see them."""
-
-    enrolments: list[LedgerRow] = field(default_factory=list)
-    earns: list[LedgerRow] = field(default_factory=list)
+def record_of(row: Row[Any]) -> LedgerRecord:
+    """A full enrolment or earn row (every column) as the domain's record."""
+    return LedgerRecord(
+        id=int(row.id),
+        customer_id=int(row.customer_id),
+        status=Status(row.status),
+        expires_at=row.expires_at,
+        promotion_id=int(row.promotion_id),
+        created_at=row.created_at,
+        enrolment_id=getattr(row, "enrolment_id", None),
+        ended_at=row.ended_at,
+        ended_by=row.ended_by,
+        ended_request_id=row.ended_request_id,
+    )
 
 
 def ledgers(
@@ -58,16 +60,16 @@ def ledgers(
         if only_active:
             stmt = stmt.where(table.c.status == "ACTIVE")
         pick = _enrolments_of if table is enrolments else _earns_of
-        for row in conn.execute(stmt).all():
-            pick(result[row[1]]).append(LedgerRow(*row))
+        for rid, cid, status, expires_at in conn.execute(stmt).all():
+            pick(result[cid]).append(LedgerRecord(rid, cid, Status(status), expires_at))
     return result
 
 
-def _enrolments_of(ledger: CustomerLedger) -> list[LedgerRow]:
+def _enrolments_of(ledger: CustomerLedger) -> list[LedgerRecord]:
     return ledger.enrolments
 
 
-def _earns_of(ledger: CustomerLedger) -> list[LedgerRow]:
+def _earns_of(ledger: CustomerLedger) -> list[LedgerRecord]:
     return ledger.earns
 
 

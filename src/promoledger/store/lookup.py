@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
+from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.vocabulary import IdentifierName
+from promoledger.store.ledger import record_of
 from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
 from promoledger.store.types import storable
 
@@ -45,17 +47,17 @@ def member_promotions(conn: Connection, *, org_id: int, customer_id: int) -> lis
 
 def records_of(
     conn: Connection, *, customer_id: int, promotion_ids: Collection[int]
-) -> tuple[list[Row[Any]], list[Row[Any]]]:
+) -> tuple[list[LedgerRecord], list[LedgerRecord]]:
     """The customer's enrolments and earns in these promotions, in id order."""
     if not promotion_ids:
         return [], []
     ids = list(promotion_ids)
-    found: list[list[Row[Any]]] = []
+    found: list[list[LedgerRecord]] = []
     for table in (enrolments, earns):
         stmt = (
             select(table)
             .where(table.c.customer_id == customer_id, table.c.promotion_id.in_(ids))
             .order_by(table.c.id)
         )
-        found.append(list(conn.execute(stmt).all()))
+        found.append([record_of(row) for row in conn.execute(stmt)])
     return found[0], found[1]
