@@ -108,17 +108,22 @@ def parse_bulk_request(
     return BulkRequest(action, ref, identifier, entries, deferred)
 
 
+_MAX_DIGITS = len(str(MAX_DB_INT))
+
+
 def parse_int(value: Any) -> int | None:
     """A positive id given as a JSON number or a numeric string; anything else is None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        digits = value.strip().lstrip("0") or "0"
-        if len(digits) > len(str(MAX_DB_INT)):
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()):
+            return None
+        digits = text.lstrip("0") or "0"
+        if len(digits) > _MAX_DIGITS:
             return None  # out of range; and int() refuses strings past 4300 digits outright
         number = int(digits)
+    elif kind is int:  # bool is a subclass of int, not int itself: never an id
+        number = value
     else:
         return None
     return number if 0 < number <= MAX_DB_INT else None

@@ -44,12 +44,12 @@ class Source(StrEnum):
     ALL = "ALL"
 
 
+_SOURCES: dict[str, Source] = {s.value: s for s in Source}
+
+
 def parse_source(value: str) -> Source | None:
     """Sources match case-insensitively (``instore`` == ``INSTORE``)."""
-    try:
-        return Source(value.strip().upper())
-    except ValueError:
-        return None
+    return _SOURCES.get(value.strip().upper())
 
 
 class IdentifierName(StrEnum):
@@ -77,6 +77,10 @@ class Status(StrEnum):
     REVOKED = "REVOKED"
     REPLACED = "REPLACED"  # enrolments only: superseded by a re-enrolment
     EXPIRED = "EXPIRED"
+
+
+# The members by their stored text: one dict lookup per row instead of EnumType.__call__.
+STATUS_OF: dict[str, Status] = {s.value: s for s in Status}
 
 
 class ExpiryRule(StrEnum):

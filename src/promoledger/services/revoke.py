@@ -107,15 +107,8 @@ def _changes(action: BulkAction, promotion_id: int, plan: Plan) -> list[audit.Ch
     """One event per revoked row: action REVOKE_ENROL / REVOKE_EARN, ACTIVE → REVOKED."""
     rows = [("ENROLMENT", eid, cid) for eid, cid in sorted(plan.enrolments.items())]
     rows += [("EARN", eid, cid) for eid, cid in sorted(plan.earns.items())]
+    name, active, revoked = action.value, Status.ACTIVE.value, Status.REVOKED.value
+    change = audit.Change
     return [
-        audit.Change(
-            action=action.value,
-            entity_type=entity,
-            entity_id=eid,
-            customer_id=cid,
-            promotion_id=promotion_id,
-            old_status=Status.ACTIVE.value,
-            new_status=Status.REVOKED.value,
-        )
-        for entity, eid, cid in rows
+        change(name, entity, eid, cid, promotion_id, active, revoked) for entity, eid, cid in rows
     ]

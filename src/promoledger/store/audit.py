@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, Row, and_, select
 
+from promoledger.store import driver
 from promoledger.store.tables import audit_events
 from promoledger.store.types import utcnow
 
@@ -30,9 +29,10 @@ class Stamp(Protocol):
     def idempotency_key(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One state change: ``action`` on ``entity_type``/``entity_id``, ``old`` → ``new`` status."""
+class Change(NamedTuple):
+    """One state change: ``action`` on ``entity_type``/``entity_id``, ``old`` → ``new`` status.
+
+    A tuple, not a dataclass: a bulk request makes one per customer."""
 
     action: str
     entity_type: str
@@ -69,51 +69,33 @@ def record(
     """Append one audit event per change, as one executemany. Returns how many.
 
     This runs for every state change, so on the bulk hot path it writes a row per customer.
-    The rows go to the driver as plain tuples: SQLAlchemy's per-row parameter processing was
-    a fifth of a bulk revoke's service time. The one timestamp is bound once, through the
-    column type's own processor, so the stored value is exactly what an ORM-style insert
-    would store.
+    The rows go to the driver as plain tuples (``store.driver``): SQLAlchemy's per-row
+    parameter processing was a fifth of a bulk revoke's service time. The one timestamp is
+    bound once, as ``UtcDateTime`` stores it.
     """
-    when = _bind_time(conn, at or utcnow())
+    when = driver.bind_time(conn, at or utcnow())
+    head = (when, ctx.org_id, ctx.actor_kind, ctx.actor_id)
+    tail = (ctx.request_id, ctx.idempotency_key)
+    dumps = orjson.dumps
     rows = [
         (
-            when,
-            ctx.org_id,
-            ctx.actor_kind,
-            ctx.actor_id,
-            c.action,
-            c.entity_type,
-            c.entity_id,
-            c.customer_id,
-            c.promotion_id,
-            c.old_status,
-            c.new_status,
-            ctx.request_id,
-            ctx.idempotency_key,
-            orjson.dumps(c.detail).decode() if c.detail else None,
+            *head,
+            *c[:7],
+            *tail,
+            dumps(c.detail).decode() if c.detail else None,
         )
         for c in changes
     ]
-    if rows:
-        conn.exec_driver_sql(_insert_sql(conn.dialect.name), rows)
+    driver.execute_many(conn, _INSERT, rows)
     return len(rows)
 
 
-@functools.cache
-def _insert_sql(dialect: str) -> str:
-    placeholder = "?" if dialect == "sqlite" else "%s"  # sqlite3: qmark; psycopg: format
-    return (
-        f"INSERT INTO {audit_events.name} ({', '.join(_COLUMNS)}) "  # noqa: S608 - constants
-        f"VALUES ({', '.join([placeholder] * len(_COLUMNS))})"
-    )
-
-
-def _bind_time(conn: Connection, when: datetime) -> Any:
-    # dialect_impl: the type as this dialect stores it (on SQLite, the fixed-width text that
-    # sorts correctly, not the driver's default datetime adapter).
-    column_type = audit_events.c.occurred_at.type.dialect_impl(conn.dialect)
-    process = column_type.bind_processor(conn.dialect)
-    return process(when) if process is not None else when
+_INSERT = driver.Sql(
+    f"INSERT INTO {audit_events.name} ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(['?'] * len(_COLUMNS))})",
+    f"INSERT INTO {audit_events.name} ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+)
 
 
 def query(

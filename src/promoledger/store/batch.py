@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, false, select
+from sqlalchemy import Connection
 
-from promoledger.domain.vocabulary import IdentifierName
-from promoledger.store.tables import (
-    customers,
-    program_members,
-    programs,
-    promotions,
-)
+from promoledger.domain.promotions import Promotion
+from promoledger.domain.vocabulary import ExpiryRule, IdentifierName, PromotionType
+from promoledger.store import driver
+from promoledger.store.tables import customers
 from promoledger.store.types import storable
 
 _KEY_COLUMN = {
@@ -23,35 +20,105 @@ _KEY_COLUMN = {
 }
 
 
+_PROMOTION_COLUMNS = (
+    "id, org_id, program_id, identifier, name, type, active, start_date, end_date, "
+    "enrolments_per_customer, earns_per_customer, enrolment_expiry, enrolment_expiry_days, "
+    "earn_expiry, earn_expiry_days"
+)
+
+
+def _program_and_promotion(by_id: bool, by_identifier: bool) -> driver.Sql:
+    def text(p: str) -> str:
+        keys = [f"p.id = {p}"] if by_id else []
+        keys += [f"p.identifier = {p}"] if by_identifier else []
+        on = " AND ".join(keys) or "1 = 0"
+        columns = ", ".join(f"p.{c.strip()}" for c in _PROMOTION_COLUMNS.split(","))
+        return (
+            f"SELECT g.id, {columns} FROM programs g LEFT JOIN promotions p "
+            f"ON p.program_id = g.id AND p.org_id = g.org_id AND {on} "
+            f"WHERE g.id = {p} AND g.org_id = {p}"
+        )
+
+    return driver.Sql(text("?"), text("%s"))
+
+
+_PROGRAM_AND_PROMOTION = {
+    (by_id, by_identifier): _program_and_promotion(by_id, by_identifier)
+    for by_id in (False, True)
+    for by_identifier in (False, True)
+}
+
+
 def program_and_promotion(
     conn: Connection,
     org_id: int,
     program_id: int,
     promotion_id: int | None,
     identifier: str | None,
-) -> tuple[bool, Row[Any] | None]:
+) -> tuple[bool, Promotion | None]:
     """(does the org have this program, the promotion of it matching every key given).
 
     One statement: the program, LEFT JOINed to its promotion, so an unknown program (1101)
-    and an unknown promotion (8874) are told apart without a second round trip.
+    and an unknown promotion (8874) are told apart without a second round trip. A key
+    PostgreSQL could not hold (a NUL byte) names no promotion on either database.
     """
-    on = [promotions.c.program_id == programs.c.id, promotions.c.org_id == programs.c.org_id]
-    if promotion_id is not None:
-        on.append(promotions.c.id == promotion_id)
-    if identifier is not None:
-        # A key PostgreSQL could not hold (a NUL byte) names no promotion on either database.
-        on.append(promotions.c.identifier == identifier if storable(identifier) else false())
-    if promotion_id is None and identifier is None:
-        on.append(false())
-    stmt = (
-        select(programs.c.id.label("program_found"), *promotions.c)
-        .select_from(programs.outerjoin(promotions, and_(*on)))
-        .where(programs.c.id == program_id, programs.c.org_id == org_id)
-    )
-    row = conn.execute(stmt).first()
-    if row is None:
+    if identifier is not None and not storable(identifier):
+        promotion_id, identifier = None, None
+    keys = [k for k in (promotion_id, identifier) if k is not None]
+    sql = _PROGRAM_AND_PROMOTION[(promotion_id is not None, identifier is not None)]
+    rows = driver.execute(conn, sql, (*keys, program_id, org_id))
+    if not rows:
         return False, None
-    return True, (row if row.id is not None else None)
+    found = rows[0]
+    if found[1] is None:
+        return True, None
+    (
+        pid, org, program, ident, name, kind, active, start, end,
+        enrolments, earns, enrolment_expiry, enrolment_days, earn_expiry, earn_days,
+    ) = found[1:]  # fmt: skip
+    return True, Promotion(
+        id=pid,
+        org_id=org,
+        program_id=program,
+        identifier=ident,
+        name=name,
+        type=PromotionType(kind),
+        active=bool(active),
+        start_date=driver.read_time(start),
+        end_date=driver.read_time(end),
+        enrolments_per_customer=enrolments,
+        earns_per_customer=earns,
+        enrolment_expiry=ExpiryRule(enrolment_expiry) if enrolment_expiry else None,
+        enrolment_expiry_days=enrolment_days,
+        earn_expiry=ExpiryRule(earn_expiry) if earn_expiry else None,
+        earn_expiry_days=earn_days,
+    )
+
+
+def _members(column: str, by_org: bool, lock: bool) -> driver.Sql:
+    # By id, the primary key must be the only usable index: with `org_id = ?` in the WHERE,
+    # PostgreSQL on stale statistics walked every customer of the org through an
+    # (org_id, ...) index instead of probing 100 ids. The org is checked on the rows instead.
+    # Mobile and email are looked up through their (org_id, value) unique indexes.
+    head = (
+        f"SELECT c.id, c.org_id, c.{column} FROM customers c JOIN program_members m "
+        "ON m.customer_id = c.id AND m.program_id = "
+    )
+    org = " AND c.org_id = {p}" if by_org else ""
+    tail = " ORDER BY c.id" + (" FOR UPDATE OF c" if lock else "")
+    return driver.Sql(
+        f"{head}? WHERE c.{column} IN (SELECT value FROM json_each(?))"
+        + org.format(p="?")
+        + " ORDER BY c.id",
+        f"{head}%s WHERE c.{column} = ANY(%s)" + org.format(p="%s") + tail,
+    )
+
+
+_MEMBERS = {
+    (name, lock): _members(_KEY_COLUMN[name].name, name is not IdentifierName.ID, lock)
+    for name in _KEY_COLUMN
+    for lock in (False, True)
+}
 
 
 def members_by_identifier(
@@ -67,31 +134,14 @@ def members_by_identifier(
 
     With ``lock`` (PostgreSQL), the customer rows are locked in id order for the rest of the
     transaction: every write on a customer serialises on that row, so two concurrent requests
-    never both pass a per-customer limit check, and id order rules out deadlocks.
+    never both pass a per-customer limit check, and id order rules out deadlocks. (SQLite has
+    one writer at a time: nothing to lock.)
     """
     values = [v for v in values if storable(v)]  # a NUL byte names no customer
     if not values:
         return {}
-    key = _KEY_COLUMN[identifier]
-    # By id, the primary key must be the only usable index: with `org_id = ?` in the WHERE,
-    # PostgreSQL on stale statistics walked every customer of the org through an
-    # (org_id, ...) index instead of probing 100 ids. The org is checked on the rows instead.
-    # Mobile and email are looked up through their (org_id, value) unique indexes.
-    where: list[ColumnElement[bool]] = [key.in_(values)]
+    params: tuple[Any, ...] = (program_id, driver.ids(conn, values))
     if identifier is not IdentifierName.ID:
-        where.append(customers.c.org_id == org_id)
-    stmt = (
-        select(customers.c.id, customers.c.org_id, key.label("key"))
-        .join(
-            program_members,
-            and_(
-                program_members.c.customer_id == customers.c.id,
-                program_members.c.program_id == program_id,
-            ),
-        )
-        .where(*where)
-        .order_by(customers.c.id)
-    )
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=customers)
-    return {row.key: int(row.id) for row in conn.execute(stmt) if row.org_id == org_id}
+        params += (org_id,)
+    rows = driver.execute(conn, _MEMBERS[(identifier, lock)], params)
+    return {key: cid for cid, org, key in rows if org == org_id}

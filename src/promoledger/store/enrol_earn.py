@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table
 
 from promoledger.domain.vocabulary import Status
+from promoledger.store import driver
 from promoledger.store.tables import earns, enrolments
 
 
@@ -44,35 +45,60 @@ def insert_earns(conn: Connection, stamp: Stamp, records: Sequence[NewRecord]) -
     return _insert(conn, earns, stamp, records)
 
 
+def _insert_sql(table: str, with_enrolment: bool) -> driver.Sql:
+    columns = "org_id, promotion_id, created_at, expires_at, customer_id, status, ended_at, "
+    columns += "ended_by, ended_request_id" + (", enrolment_id" if with_enrolment else "")
+    picks = ", ".join(f"value ->> {i}" for i in range(6 if with_enrolment else 5))
+    unnest = "u.c, u.s, u.ea, u.eb, u.er" + (", u.en" if with_enrolment else "")
+    arrays = "%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[]"
+    arrays += ", %s::bigint[]" if with_enrolment else ""
+    names = "c, s, ea, eb, er" + (", en" if with_enrolment else "")
+    returning = " RETURNING id, customer_id, status"
+    return driver.Sql(
+        f"INSERT INTO {table} ({columns}) SELECT ?, ?, ?, ?, {picks} FROM json_each(?)" + returning,
+        f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s, {unnest} "
+        f"FROM unnest({arrays}) AS u({names})" + returning,
+    )
+
+
+_INSERT = {
+    enrolments.name: _insert_sql(enrolments.name, False),
+    earns.name: _insert_sql(earns.name, True),
+}
+
+
 def _insert(
     conn: Connection, table: Table, stamp: Stamp, records: Sequence[NewRecord]
 ) -> list[int]:
+    """One INSERT … SELECT for the whole batch (rows as one JSON or array parameter each).
+
+    RETURNING order is not guaranteed, so rows are told apart by what they hold; rows that
+    hold the same values (one customer earning twice) are interchangeable, and get ids in
+    ascending order, as the entries would have if applied one after another.
+    """
     if not records:
         return []
-    rows: list[dict[str, Any]] = []
-    for r in records:
-        row: dict[str, Any] = {
-            "org_id": stamp.org_id,
-            "promotion_id": stamp.promotion_id,
-            "customer_id": r.customer_id,
-            "status": r.status.value,
-            "created_at": stamp.now,
-            "expires_at": r.expires_at,
-            "ended_at": stamp.now if r.ended else None,
-            "ended_by": stamp.actor if r.ended else None,
-            "ended_request_id": stamp.request_id if r.ended else None,
-        }
-        if table is earns:
-            row["enrolment_id"] = r.enrolment_id
-        rows.append(row)
-    # Not ``sort_by_parameter_order=True``: SQLite has no implicit sentinel, and SQLAlchemy would
-    # fall back to one INSERT per row. Rows are told apart by what they hold instead; rows that
-    # hold the same values (one customer earning twice) are interchangeable, and get ids in
-    # ascending order, as the entries would have if applied one after another.
-    stmt = insert(table).returning(table.c.id, table.c.customer_id, table.c.status)
+    with_enrolment = table is earns
+    now = driver.bind_time(conn, stamp.now)
+    expires = {r.expires_at for r in records}
+    assert len(expires) == 1, "one request's records of one kind share their expiry"
+    head = (stamp.org_id, stamp.promotion_id, now, driver.bind_time(conn, expires.pop()))
+    columns = [
+        [r.customer_id for r in records],
+        [r.status.value for r in records],
+        [now if r.ended else None for r in records],
+        [stamp.actor if r.ended else None for r in records],
+        [stamp.request_id if r.ended else None for r in records],
+    ]
+    if with_enrolment:
+        columns.append([r.enrolment_id for r in records])
+    if driver.is_sqlite(conn):
+        params: tuple[Any, ...] = (*head, driver.rows_param(conn, list(zip(*columns, strict=True))))
+    else:
+        params = (*head, *columns)
     returned: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for got in conn.execute(stmt, rows):
-        returned[(int(got.customer_id), got.status)].append(int(got.id))
+    for rid, cid, status in driver.execute(conn, _INSERT[table.name], params):
+        returned[(cid, status)].append(rid)
     for ids in returned.values():
         ids.sort(reverse=True)
     return [returned[(r.customer_id, r.status.value)].pop() for r in records]

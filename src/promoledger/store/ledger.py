@@ -11,10 +11,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select, update
+from sqlalchemy import Connection, Row, Table
 
 from promoledger.domain.ledger import CustomerLedger, LedgerRecord
-from promoledger.domain.vocabulary import Status
+from promoledger.domain.vocabulary import STATUS_OF, Status
+from promoledger.store import driver
 from promoledger.store.tables import earns, enrolments
 
 
@@ -34,6 +35,22 @@ def record_of(row: Row[Any]) -> LedgerRecord:
     )
 
 
+def _select(table: str, only_active: bool) -> driver.Sql:
+    active = " AND status = 'ACTIVE'" if only_active else ""
+    head = f"SELECT id, customer_id, status, expires_at FROM {table} WHERE promotion_id = "
+    return driver.Sql(
+        f"{head}? AND customer_id IN (SELECT value FROM json_each(?)){active} ORDER BY id",
+        f"{head}%s AND customer_id = ANY(%s){active} ORDER BY id",
+    )
+
+
+_SELECT = {
+    (table, only_active): _select(table, only_active)
+    for table in (enrolments.name, earns.name)
+    for only_active in (False, True)
+}
+
+
 def ledgers(
     conn: Connection,
     promotion_id: int,
@@ -50,18 +67,16 @@ def ledgers(
     result: dict[int, CustomerLedger] = {cid: CustomerLedger() for cid in customer_ids}
     if not customer_ids:
         return result
-    ids = list(customer_ids)
+    keys = driver.ids(conn, customer_ids)
+    read_time = driver.read_time
+    status_of = STATUS_OF.__getitem__
     for table in (enrolments, earns) if with_enrolments else (earns,):
-        stmt = (
-            select(table.c.id, table.c.customer_id, table.c.status, table.c.expires_at)
-            .where(table.c.promotion_id == promotion_id, table.c.customer_id.in_(ids))
-            .order_by(table.c.id)
-        )
-        if only_active:
-            stmt = stmt.where(table.c.status == "ACTIVE")
+        rows = driver.execute(conn, _SELECT[(table.name, only_active)], (promotion_id, keys))
         pick = _enrolments_of if table is enrolments else _earns_of
-        for rid, cid, status, expires_at in conn.execute(stmt).all():
-            pick(result[cid]).append(LedgerRecord(rid, cid, Status(status), expires_at))
+        for rid, cid, status, expires_at in rows:
+            pick(result[cid]).append(
+                LedgerRecord(rid, cid, status_of(status), read_time(expires_at))
+            )
     return result
 
 
@@ -71,6 +86,19 @@ def _enrolments_of(ledger: CustomerLedger) -> list[LedgerRecord]:
 
 def _earns_of(ledger: CustomerLedger) -> list[LedgerRecord]:
     return ledger.earns
+
+
+def _end(table: str) -> driver.Sql:
+    head = f"UPDATE {table} SET status = "
+    return driver.Sql(
+        f"{head}?, ended_at = ?, ended_by = ?, ended_request_id = ? "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'ACTIVE' RETURNING id",
+        f"{head}%s, ended_at = %s, ended_by = %s, ended_request_id = %s "
+        "WHERE id = ANY(%s) AND status = 'ACTIVE' RETURNING id",
+    )
+
+
+_END = {table.name: _end(table.name) for table in (enrolments, earns)}
 
 
 def end_active(
@@ -98,10 +126,11 @@ def end_active(
     """
     if not ids:
         return set()
-    stmt = (
-        update(table)
-        .where(table.c.id.in_(sorted(ids)), table.c.status == "ACTIVE")
-        .values(status=status, ended_at=now, ended_by=ended_by, ended_request_id=request_id)
-        .returning(table.c.id)
+    params = (
+        status,
+        driver.bind_time(conn, now),
+        ended_by,
+        request_id,
+        driver.ids(conn, sorted(ids)),
     )
-    return {int(r.id) for r in conn.execute(stmt)}
+    return {row[0] for row in driver.execute(conn, _END[table.name], params)}

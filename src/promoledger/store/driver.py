@@ -1,0 +1,97 @@
+"""The bulk hot path's statements, sent to the database driver directly.
+
+A 100-customer bulk request runs a handful of statements, each carrying a list of ids. Through
+SQLAlchemy Core, building, caching and binding those statements (an expanding parameter per id,
+a type processor per value) cost more CPU than the database's own work. Here each statement is
+a constant string per dialect, executed on the connection's DBAPI cursor inside the unit of
+work's transaction:
+
+- a list of ids is *one* parameter: a JSON array read with ``json_each`` on SQLite, an array
+  compared with ``= ANY`` on PostgreSQL — so the text never changes with the batch size and
+  both drivers reuse their prepared statement (sqlite3's statement cache, psycopg's automatic
+  prepare);
+- timestamps are bound and read the way ``store.types.UtcDateTime`` stores them (naive UTC
+  ISO text on SQLite, timestamptz on PostgreSQL), so rows written here and through SQLAlchemy
+  are indistinguishable.
+
+Everything else (configuration, admin reads) stays on SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """One statement in each dialect's own placeholder style (qmark / format)."""
+
+    sqlite: str
+    postgresql: str
+
+    def text(self, conn: Connection) -> str:
+        return self.sqlite if conn.dialect.name == "sqlite" else self.postgresql
+
+
+def cursor(conn: Connection) -> Any:
+    """The DBAPI cursor of ``conn``: same connection, same transaction."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def execute(conn: Connection, sql: Sql, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    cur = cursor(conn)
+    try:
+        cur.execute(sql.text(conn), params)
+        return list(cur.fetchall()) if cur.description is not None else []
+    finally:
+        cur.close()
+
+
+def execute_many(conn: Connection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        return
+    cur = cursor(conn)
+    try:
+        cur.executemany(sql.text(conn), rows)
+    finally:
+        cur.close()
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def ids(conn: Connection, values: Collection[Any]) -> Any:
+    """A list of ids (or keys) as the single parameter the statements here expect."""
+    return orjson.dumps(list(values)).decode() if is_sqlite(conn) else list(values)
+
+
+def rows_param(conn: Connection, rows: Sequence[Sequence[Any]]) -> Any:
+    """Rows of values for ``INSERT … SELECT FROM json_each`` (SQLite only)."""
+    return orjson.dumps(rows).decode()
+
+
+def bind_time(conn: Connection, when: datetime | None) -> Any:
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        raise ValueError("naive datetime refused: promoledger stores UTC only")
+    if is_sqlite(conn):
+        return when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return when
+
+
+def read_time(value: Any) -> datetime | None:
+    """A timestamp column as the driver returns it, as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
