@@ -30,7 +30,7 @@ run: $(STAMP) ## migrate ./promoledger.db, load the demo on first run, serve on 
 
 .PHONY: test
 test: $(STAMP) ## run the tests on SQLite and (when reachable; always with CI=true) PostgreSQL
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist load --cov $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy (strict on src/)
