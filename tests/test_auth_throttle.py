@@ -7,20 +7,17 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import insert
 
 from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.domain.errors import Throttled
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
-from tests.factories import World
-from tests.test_auth import (
-    basic,
-    with_probes,
-)
+from tests.support.factories import World
+from tests.support.probes import basic
+
+pytestmark = pytest.mark.probes
 
 LIMIT = 3
 WINDOW = 300
@@ -35,11 +32,6 @@ def settings(database_url: str) -> Settings:
         auth_failure_limit=LIMIT,
         auth_failure_window_seconds=WINDOW,
     )
-
-
-@pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return with_probes(create_app(settings, runtime=runtime))
 
 
 def _assert_throttled(response: Any, *, low: int = WINDOW + 1, high: int = 2 * WINDOW) -> None:

@@ -26,10 +26,10 @@ import psycopg
 import pytest
 
 from promoledger.store import tables as t
-from tests import invariants as inv
-from tests.factories import Caller, Customer, World
-from tests.pg import pg_only, wait_until_blocked
-from tests.servers import Server
+from tests.support import invariants as inv
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import Caller, Customer, World
+from tests.support.servers import Server
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, parse_bulk_request
 from promoledger.domain.context import Context
 from promoledger.services import enrol_earn
 from promoledger.store import tables as t
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
 
 WORKERS = 4
 

@@ -20,8 +20,8 @@ from sqlalchemy import insert, update
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests import invariants as inv
-from tests.factories import Caller, Customer, World
+from tests.support import invariants as inv
+from tests.support.factories import Caller, Customer, World
 
 THREADS = 6
 REQUESTS_PER_THREAD = 12

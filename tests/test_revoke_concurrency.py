@@ -29,9 +29,9 @@ import psycopg
 import pytest
 
 from promoledger.store import tables as t
-from tests.factories import Customer, World
-from tests.pg import pg_only, wait_until_blocked
-from tests.revoke_support import (
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import Customer, World
+from tests.support.revoke import (
     EARNS_INVALID,
     NO_ACTIVE,
     REVOKE,

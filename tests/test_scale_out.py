@@ -17,10 +17,10 @@ import httpx2
 import pytest
 
 from promoledger.store import tables as t
-from tests import invariants as inv
-from tests.factories import World
-from tests.pg import pg_only
-from tests.servers import Server, running
+from tests.support import invariants as inv
+from tests.support.db import pg_only
+from tests.support.factories import World
+from tests.support.servers import Server, running
 from tests.test_reliability_concurrency import hammer, make_workload
 
 pytestmark = pytest.mark.slow
