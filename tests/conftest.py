@@ -30,6 +30,7 @@ from promoledger.store.tables import metadata
 from tests.support.app import build_app, client_for
 from tests.support.db import BACKENDS, PG_ADMIN_URL
 from tests.support.factories import Caller, World
+from tests.support.waiting import HANG_SECONDS
 
 
 def _worker() -> str:
@@ -87,8 +88,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # A short verified-credential cache keeps tests honest about "takes effect at once".
-    return Settings(database_url=database_url, db_pool_size=5)
+    # Waits for a lock or a pooled connection last as long as it takes on a busy machine; the
+    # tests of those limits set their own (tests/test_reliability_limits.py).
+    return Settings(
+        database_url=database_url,
+        db_pool_size=5,
+        db_pool_timeout=HANG_SECONDS,
+        sqlite_busy_timeout_ms=int(HANG_SECONDS * 1000),
+    )
 
 
 @pytest.fixture

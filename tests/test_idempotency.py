@@ -27,6 +27,7 @@ from tests.support.revoke import (
     entry,
     make_shop,
 )
+from tests.support.waiting import HANG_SECONDS
 
 IN_FLIGHT = {
     "errors": [
@@ -252,7 +253,7 @@ def test_a_repeat_while_the_first_runs_is_409_then_replays(world: World, databas
             busy = shop.post(body, headers=key)
             mismatch = shop.post(shop.body("REVOKE_ENROL", [entry(c)]), headers=key)
             rival.commit()
-            done = first.result(timeout=30)
+            done = first.result(timeout=HANG_SECONDS)
 
     assert (busy.status_code, busy.json()) == (409, IN_FLIGHT)
     assert (mismatch.status_code, mismatch.json()) == (422, MISMATCH)

@@ -71,7 +71,7 @@ def test_sqlite_write_lock_held_past_the_busy_timeout_is_503(database_url: str) 
 
 @pg_only
 def test_postgresql_statement_timeout_on_a_held_row_lock_is_503(database_url: str) -> None:
-    with tuned(database_url, db_statement_timeout_ms=300) as world:
+    with tuned(database_url, db_statement_timeout_ms=1000) as world:
         till, body = _setup(world)
         before = inv.table_counts(database_url)
         holder = psycopg.connect(database_url)
