@@ -7,12 +7,12 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.support.factories import World
-from tests.support.probes import with_probes
 
 from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.settings import Settings
+from tests.support.factories import World
+from tests.support.probes import with_probes
 
 
 def build_app(settings: Settings, runtime: Runtime, *, probes: bool = False) -> FastAPI:

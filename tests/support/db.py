@@ -10,6 +10,7 @@ import time
 import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine
+
 from tests.support.waiting import HANG_SECONDS
 
 PG_ADMIN_URL = os.environ.get(

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
-from tests.support.db import engine_for
 
 from promoledger.store import tables as t
+from tests.support.db import engine_for
 
 ENROL_PATH = "/v2/promotion/bulk/enrolAndEarn"
 DIRECT_PATH = "/v2/promotion/bulk/directEarn"

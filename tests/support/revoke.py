@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+
 from tests.support.factories import Caller, Customer, World, bulk_body
 
 REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
 from tests.support.waiting import HANG_SECONDS
 
 PROMOLEDGER = Path(sys.executable).with_name("promoledger")
