@@ -88,13 +88,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # Waits for a lock or a pooled connection last as long as it takes on a busy machine; the
-    # tests of those limits set their own (tests/test_reliability_limits.py).
+    # Nothing here may depend on the machine's speed: waits for a lock or a pooled connection
+    # last as long as they take (the tests of those limits set their own, in
+    # tests/test_reliability_limits.py), and a verified secret stays cached for a whole test
+    # (tests that it is "cached" or "refused despite the cache" must not race its expiry).
     return Settings(
         database_url=database_url,
         db_pool_size=5,
         db_pool_timeout=HANG_SECONDS,
         sqlite_busy_timeout_ms=int(HANG_SECONDS * 1000),
+        credential_cache_seconds=HANG_SECONDS,
     )
 
 
