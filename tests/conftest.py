@@ -2,6 +2,7 @@
 
 Each backend's database is built once per test session by running the migrations; each test
 then starts from empty tables (a copied template file on SQLite, TRUNCATE on PostgreSQL).
+Only fixtures live here; the helpers they and the tests share are in ``tests/support/``.
 """
 
 from __future__ import annotations
@@ -18,46 +19,18 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.services import auth as auth_service
 from promoledger.settings import Settings
 from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 from promoledger.store.tables import metadata
-from tests.factories import World
-
-PG_ADMIN_URL = os.environ.get(
-    "PROMOLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _pg_reachable() -> str | None:
-    try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return str(exc).splitlines()[0]
-
-
-_PG_PROBLEM = _pg_reachable()
-if IN_CI and _PG_PROBLEM:
-    raise pytest.UsageError(
-        f"CI=true but PostgreSQL is unreachable at {PG_ADMIN_URL}: {_PG_PROBLEM}"
-    )
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            _PG_PROBLEM is not None, reason=f"PostgreSQL unreachable: {_PG_PROBLEM}"
-        ),
-    ),
-]
+from tests.support.app import build_app, client_for
+from tests.support.db import BACKENDS, PG_ADMIN_URL
+from tests.support.factories import Caller, World
+from tests.support.waiting import HANG_SECONDS
 
 
 def _worker() -> str:
@@ -115,8 +88,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # A short verified-credential cache keeps tests honest about "takes effect at once".
-    return Settings(database_url=database_url, db_pool_size=5)
+    # Nothing here may depend on the machine's speed: waits for a lock or a pooled connection
+    # last as long as they take (the tests of those limits set their own, in
+    # tests/test_reliability_limits.py), and a verified secret stays cached for a whole test
+    # (tests that it is "cached" or "refused despite the cache" must not race its expiry).
+    return Settings(
+        database_url=database_url,
+        db_pool_size=5,
+        db_pool_timeout=HANG_SECONDS,
+        sqlite_busy_timeout_ms=int(HANG_SECONDS * 1000),
+        credential_cache_seconds=HANG_SECONDS,
+    )
 
 
 @pytest.fixture
@@ -132,13 +114,16 @@ def engine(runtime: Runtime) -> Engine:
 
 
 @pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return create_app(settings, runtime=runtime)
+def app(request: pytest.FixtureRequest, settings: Settings, runtime: Runtime) -> FastAPI:
+    """The app; a module marked ``probes`` also gets the access-probe routes."""
+    return build_app(
+        settings, runtime, probes=request.node.get_closest_marker("probes") is not None
+    )
 
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with client_for(app) as test_client:
         yield test_client
 
 
@@ -148,6 +133,11 @@ def world(runtime: Runtime, client: TestClient) -> World:
     return World(runtime=runtime, client=client)
 
 
-def raw_engine(url: str) -> Engine:
-    """A plain engine for assertions straight on the database."""
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+@pytest.fixture
+def admin(request: pytest.FixtureRequest, world: World) -> Caller:
+    """A till of a fresh org with config access only: ``config:write``, or what the module's
+    ``admin_access`` marker names."""
+    marker = request.node.get_closest_marker("admin_access")
+    return world.till(
+        world.org(), access=f"customer:none,{marker.args[0] if marker else 'config:write'}"
+    )

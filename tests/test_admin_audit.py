@@ -10,12 +10,9 @@ from fastapi.testclient import TestClient
 
 from promoledger.domain.context import Context
 from promoledger.store import audit
-from tests.factories import Caller, World
+from tests.support.factories import Caller, World
 
-
-@pytest.fixture
-def admin(world: World) -> Caller:
-    return world.till(world.org(), access="config:read")
+pytestmark = pytest.mark.admin_access("config:read")  # reading the audit needs no more
 
 
 def _events(

@@ -5,18 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import Caller, World
-
-
-@pytest.fixture
-def admin(world: World) -> Caller:
-    return world.till(world.org(), access="config:write")
+from tests.support.factories import Caller, World
 
 
 def _create(client: TestClient, caller: Caller, customers: list[dict[str, Any]]) -> Any:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from promoledger.store import tables as t
-from tests.factories import Caller, World
-
-
-@pytest.fixture
-def admin(world: World) -> Caller:
-    return world.till(world.org(), access="customer:none,config:write")
+from tests.support.factories import Caller, World
 
 
 def _program(client: TestClient, caller: Caller, name: str = "Rewards") -> int:

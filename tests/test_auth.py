@@ -1,7 +1,8 @@
 """Authentication: Basic tills (md5), the verified cache, disable and rotate, tenant of a caller.
 
 The real protected endpoints live in other modules; these tests mount small probe routes that
-use the same dependencies (``with_probes``), so they exercise exactly what every route uses.
+use the same dependencies (``tests/support/probes.py``, mounted for modules marked ``probes``),
+so they exercise exactly what every route uses.
 """
 
 from __future__ import annotations
@@ -12,78 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import APIRouter, FastAPI
 from sqlalchemy import event
 
-from promoledger.api.deps import ConfigRead, ConfigWrite, CustomerRead, CustomerWrite
-from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
-from promoledger.domain.context import Principal
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import auth, credentials
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
-from tests.factories import World
+from tests.support.factories import World
+from tests.support.probes import AUTH_FAILED_BODY, basic
 
-AUTH_FAILED_BODY = {
-    "errors": [
-        {
-            "status": False,
-            "code": 401,
-            "message": "Authentication failed. Please check username and password.",
-        }
-    ]
-}
-ACCESS_DENIED_BODY = {
-    "errors": [{"status": False, "code": 4000, "message": "Not authorized. Access is denied!"}]
-}
-PROBES = {
-    ("GET", "/v2/_probe/customer"): "customer:read",
-    ("POST", "/v2/_probe/customer"): "customer:write",
-    ("GET", "/admin/v1/_probe/config"): "config:read",
-    ("POST", "/admin/v1/_probe/config"): "config:write",
-}
-
-
-def _who(principal: Principal) -> OrjsonResponse:
-    return json_response(
-        {"org": principal.org_id, "credential": principal.credential_id, "kind": principal.kind}
-    )
-
-
-def with_probes(app: FastAPI) -> FastAPI:
-    """Mount one test-only route per access-group dependency."""
-    router = APIRouter()
-
-    @router.get("/v2/_probe/customer")
-    def customer_read(principal: CustomerRead) -> OrjsonResponse:
-        return _who(principal)
-
-    @router.post("/v2/_probe/customer")
-    def customer_write(principal: CustomerWrite) -> OrjsonResponse:
-        return _who(principal)
-
-    @router.get("/admin/v1/_probe/config")
-    def config_read(principal: ConfigRead) -> OrjsonResponse:
-        return _who(principal)
-
-    @router.post("/admin/v1/_probe/config")
-    def config_write(principal: ConfigWrite) -> OrjsonResponse:
-        return _who(principal)
-
-    app.include_router(router)
-    return app
-
-
-@pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return with_probes(create_app(settings, runtime=runtime))
-
-
-def basic(code: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{code}:{secret}".encode()).decode()}
+pytestmark = pytest.mark.probes
 
 
 def test_md5_basic_is_accepted_and_names_the_caller(world: World) -> None:

@@ -9,19 +9,17 @@ import pytest
 from fastapi import FastAPI
 
 from promoledger.api.oauth import GENERATE_PATH
-from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
-from promoledger.settings import Settings
-from tests.factories import World
-from tests.test_auth import (
+from tests.support.factories import World
+from tests.support.probes import (
     ACCESS_DENIED_BODY,
     AUTH_FAILED_BODY,
     PROBES,
     basic,
-    with_probes,
 )
+
+pytestmark = pytest.mark.probes
 
 try:  # FastAPI >= 0.16x nests included routers; this flattens them with their prefixes.
     from fastapi.routing import iter_route_contexts
@@ -29,11 +27,6 @@ except ImportError:  # pragma: no cover - older FastAPI lists every route flat
     iter_route_contexts = iter  # type: ignore[assignment]
 
 OPEN_PATHS = {"/healthz", "/readyz", GENERATE_PATH}
-
-
-@pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return with_probes(create_app(settings, runtime=runtime))
 
 
 def _allowed(access: str, needs: str) -> bool:

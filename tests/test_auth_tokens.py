@@ -10,20 +10,17 @@ from typing import Any
 import jwt
 import orjson
 import pytest
-from fastapi import FastAPI
 
 from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.domain.errors import Invalid
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
-from tests.factories import Caller, World
-from tests.test_auth import (
-    with_probes,
-)
+from tests.support.factories import Caller, World
+
+pytestmark = pytest.mark.probes
 
 GENERATE = "/v3/oauth/token/generate"
 TOKEN_INVALID_BODY = {
@@ -45,11 +42,6 @@ V3_AUTH_FAILED = {
         }
     ],
 }
-
-
-@pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return with_probes(create_app(settings, runtime=runtime))
 
 
 def _claims(token: str) -> dict[str, Any]:

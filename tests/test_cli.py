@@ -16,7 +16,7 @@ from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World
+from tests.support.factories import World
 
 runner = CliRunner()
 

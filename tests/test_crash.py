@@ -11,25 +11,28 @@ applied: all of its entries or none.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import psycopg
 import pytest
+from sqlalchemy import update
 
 from promoledger.store import tables as t
-from tests import invariants as inv
-from tests.factories import Caller, Customer, World
-from tests.pg import pg_only, wait_until_blocked
-from tests.servers import Server
+from promoledger.store.types import utcnow
+from tests.support import invariants as inv
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import Caller, Customer, World, bulk_body
+from tests.support.servers import Server
+from tests.support.waiting import HANG_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +40,10 @@ THREADS = 4
 CHUNK = 4  # customers per request
 CHUNKS_PER_THREAD = 12  # bounds the stream even if the kill came late
 KILL_AFTER_ACKS = 24
-STALE_SECONDS = "1"  # PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS for the restarted server
+# The restarted server's PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS: longer than any restart could
+# take, so a claim the killed process left is always fresh at the first retry, whatever the
+# machine's speed; the test then ages that claim past the window itself (as time would).
+CLAIM_STALE_SECONDS = 3600
 
 
 @dataclass
@@ -64,16 +70,8 @@ class Stream:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def body(self, promo: Any, action: str | None, chunk: list[Customer], **extra: Any) -> Any:
-        body: dict[str, Any] = {
-            "type": "CUSTOMER",
-            "promotionDetails": {"programId": self.program, "promotionId": promo.id},
-            "identifierName": "id",
-            "customers": [{"identifierValue": str(c.id), **extra} for c in chunk],
-        }
-        if action:
-            body["bulkAction"] = action
-        return body
+    def body(self, promo: Any, action: str | None, chunk: list[Customer]) -> Any:
+        return bulk_body(self.program, promo, [c.id for c in chunk], action=action, source=None)
 
     def send(self, http: httpx2.Client, request: Sent) -> dict[str, Any] | None:
         headers = {**self.till.headers, "X-Request-ID": request.request_id}
@@ -95,7 +93,7 @@ class Stream:
         return request.answer
 
     def run(self, base_url: str) -> None:
-        with httpx2.Client(base_url=base_url, timeout=30.0) as http:
+        with httpx2.Client(base_url=base_url, timeout=HANG_SECONDS) as http:
             for _ in range(CHUNKS_PER_THREAD):
                 if self.stop.is_set():
                     return
@@ -156,14 +154,19 @@ def test_kill_9_mid_stream_loses_nothing_and_retries_complete_exactly_once(
     threads = [threading.Thread(target=stream.run, args=(server.url,)) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 60
-    while stream.acked < KILL_AFTER_ACKS and time.monotonic() < deadline:
-        time.sleep(0.005)
-    with stream.lock:
-        acked_before_kill = stream.acked
-    server.kill_9()
+    # Kill once enough is acknowledged and every thread waits on the server: checked and done
+    # under the stream's lock, so no answer can be recorded in between.
+    while True:
+        with stream.lock:
+            if stream.acked >= KILL_AFTER_ACKS and len(stream.in_flight) == THREADS:
+                acked_before_kill = stream.acked
+                server.kill_9()
+                break
+        assert all(thread.is_alive() for thread in threads), "a stream thread ended early"
+        time.sleep(0.001)
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=HANG_SECONDS)
+        assert not thread.is_alive()
     unanswered = [s for s in stream.sent if s.answer is None]
     print(  # the numbers for the report (pytest -s)
         f"\n[{world.runtime.engine.dialect.name}] killed with {len(unanswered)} requests in "
@@ -174,7 +177,7 @@ def test_kill_9_mid_stream_loses_nothing_and_retries_complete_exactly_once(
 
     # Restart; nothing acknowledged is lost, nothing is half-applied, the database is intact.
     restarted = Server(
-        database_url, env={"PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS": STALE_SECONDS}
+        database_url, env={"PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS": str(CLAIM_STALE_SECONDS)}
     ).start(tmp_path)
     try:
         ack = inv.Acknowledged()
@@ -191,10 +194,10 @@ def test_kill_9_mid_stream_loses_nothing_and_retries_complete_exactly_once(
 
         half = sum(1 for r in unanswered if applied[r.request_id])
         # Retry every unanswered request the way a client would.
-        waits = [_retry(restarted, stream, request) for request in unanswered]
+        aged = [_retry(world, restarted, stream, request) for request in unanswered]
         print(
-            f"  of those, {half} had committed before the kill; retries needed "
-            f"{sum(waits)} extra attempts (409 while a dead claim went stale)"
+            f"  of those, {half} had committed before the kill; {sum(aged)} retries met a "
+            "dead claim (409) and ran once it was aged past the stale window"
         )
 
         ack_after = inv.check(database_url, ack)
@@ -211,28 +214,41 @@ def test_kill_9_mid_stream_loses_nothing_and_retries_complete_exactly_once(
         restarted.stop()
 
 
-def _retry(server: Server, stream: Stream, request: Sent) -> int:
-    """Retry until answered: a keyed request whose claim the killed process left RUNNING gets
-    409 until the claim is stale, then runs (or replays) exactly once."""
-    deadline = time.monotonic() + 20
-    for attempt in itertools.count():
+def _retry(world: World, server: Server, stream: Stream, request: Sent) -> bool:
+    """Retry as a client would. A keyed request whose claim the killed process left RUNNING is
+    refused (409, the claim is fresh) until the claim is stale; the test ages it past the window
+    instead of waiting, and the next retry runs (or replays) exactly once. True if it had to."""
+    response = _post(server, stream, request)
+    aged = response.status_code == 409 and request.key is not None
+    if aged:
+        assert response.json()["errors"][0]["code"] == 9432, response.text
+        assert request.key is not None
+        _age_claim(world, request.key)
         response = _post(server, stream, request)
-        if response.status_code == 409 and request.key and time.monotonic() < deadline:
-            time.sleep(0.25)
-            continue
-        assert response.status_code == 200, (attempt, response.text)
-        answer = response.json()
-        for entry in answer["response"]:
-            if request.path == inv.REVOKE_PATH:
-                # Revoked by the killed attempt (8903 now) or by this retry: never twice.
-                assert entry.get("result") or entry["errors"][0]["code"] == 8903, entry
-            elif request.key is None:
-                # Committed by the killed attempt: the limit turns the retry away (8890).
-                assert entry.get("result"), entry
-            else:
-                assert "earnedId" in entry["result"], entry
-        return attempt
-    raise AssertionError("unreachable")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    for entry in answer["response"]:
+        if request.path == inv.REVOKE_PATH:
+            # Revoked by the killed attempt (8903 now) or by this retry: never twice.
+            assert entry.get("result") or entry["errors"][0]["code"] == 8903, entry
+        elif request.key is None:
+            # Committed by the killed attempt: the limit turns the retry away (8890).
+            assert entry.get("result"), entry
+        else:
+            assert "earnedId" in entry["result"], entry
+    return aged
+
+
+def _age_claim(world: World, key: str) -> None:
+    """Move a RUNNING Idempotency-Key claim's start back past the stale window."""
+    claims = t.idempotency_keys
+    with world.uow.write() as conn:
+        aged = conn.execute(
+            update(claims)
+            .where(claims.c.key == key, claims.c.state == "RUNNING")
+            .values(created_at=utcnow() - timedelta(seconds=CLAIM_STALE_SECONDS + 1))
+        ).rowcount
+    assert aged == 1, key
 
 
 def _exactly_one_each(world: World, stream: Stream) -> None:
@@ -262,9 +278,6 @@ def _exactly_one_each(world: World, stream: Stream) -> None:
         assert len(rows) == 1, (customer_id, rows)
 
 
-CLAIM_STALE_SECONDS = 3600
-
-
 @pg_only
 def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
     world: World, database_url: str, tmp_path: Path
@@ -278,40 +291,31 @@ def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
     program = world.program(org)
     promo = world.promotion(org, program, type="DIRECT_ISSUE", earns_per_customer=-1)
     people = world.customers(org, program, 3)
-    body = {
-        "type": "CUSTOMER",
-        "promotionDetails": {"programId": program, "promotionId": promo.id},
-        "identifierName": "id",
-        "customers": [{"identifierValue": str(c.id)} for c in people],
-    }
+    body = bulk_body(program, promo, [c.id for c in people], action=None, source=None)
     headers = {**till.headers, "Idempotency-Key": "killed-mid-flight"}
     server = Server(database_url).start(tmp_path)
     holder = psycopg.connect(database_url)
     try:
         holder.execute("SELECT id FROM customers WHERE id = %s FOR UPDATE", (people[0].id,))
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(
-                lambda: httpx2.post(f"{server.url}{inv.DIRECT_PATH}", json=body, headers=headers)
-            )
+            pending = pool.submit(lambda: server.post(inv.DIRECT_PATH, json=body, headers=headers))
             wait_until_blocked(database_url)
             server.kill_9()
             with pytest.raises(httpx2.HTTPError):
-                pending.result(timeout=10)
+                pending.result(timeout=HANG_SECONDS)
     finally:
         holder.rollback()
         holder.close()
     assert [r.state for r in world.rows(t.idempotency_keys)] == ["RUNNING"]
     assert world.rows(t.earns) == []
 
-    # The stale window is far longer than any restart could take, so the first retry meets a
-    # fresh claim whatever the machine's speed; the test then ages the dead claim past the
-    # window itself instead of waiting for the clock.
+    # The first retry meets a fresh claim whatever the machine's speed (CLAIM_STALE_SECONDS);
+    # the test then ages the dead claim past the window itself instead of waiting for the clock.
     restarted = Server(
         database_url, env={"PROMOLEDGER_IDEMPOTENCY_STALE_SECONDS": str(CLAIM_STALE_SECONDS)}
     ).start(tmp_path)
     try:
-        url = f"{restarted.url}{inv.DIRECT_PATH}"
-        first = httpx2.post(url, json=body, headers=headers)
+        first = restarted.post(inv.DIRECT_PATH, json=body, headers=headers)
         assert first.status_code == 409, first.text
         assert first.json()["errors"][0]["code"] == 9432
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -321,10 +325,10 @@ def test_a_keyed_request_killed_after_its_claim_is_taken_over_once_stale(
                 (CLAIM_STALE_SECONDS + 1, "killed-mid-flight"),
             ).rowcount
         assert aged == 1
-        retry = httpx2.post(url, json=body, headers=headers)
+        retry = restarted.post(inv.DIRECT_PATH, json=body, headers=headers)
         assert retry.status_code == 200, retry.text
         assert "Idempotent-Replayed" not in retry.headers
-        replay = httpx2.post(url, json=body, headers=headers)
+        replay = restarted.post(inv.DIRECT_PATH, json=body, headers=headers)
         assert replay.headers.get("Idempotent-Replayed") == "true"
         assert replay.content == retry.content
     finally:

@@ -10,27 +10,17 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.cli.main import app as cli
 from promoledger.services.auth import md5_hex
-from promoledger.settings import Settings
-from tests.factories import World
-from tests.test_auth import (
-    basic,
-    with_probes,
-)
+from tests.support.factories import World
+from tests.support.probes import basic
+
+pytestmark = pytest.mark.probes
 
 PROBE = "/v2/_probe/customer"
 GENERATE = "/v3/oauth/token/generate"
-
-
-@pytest.fixture
-def app(settings: Settings, runtime: Runtime) -> FastAPI:
-    return with_probes(create_app(settings, runtime=runtime))
 
 
 @pytest.fixture

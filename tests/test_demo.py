@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import base64
 import shlex
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from promoledger.cli.main import app
-from promoledger.domain.bulk import BulkAction, parse_bulk_request
-from promoledger.services.batch import resolve
 from promoledger.store import tables as t
-from promoledger.store.ledger import ledgers
-from promoledger.store.types import utcnow
-from tests.factories import World
+from tests.support.factories import World
+from tests.support.invariants import snapshot, table_counts
 
 runner = CliRunner()
 
@@ -29,18 +28,50 @@ def _demo(database_url: str, *args: str) -> dict[str, Any]:
     return out
 
 
-def _counts(world: World) -> dict[str, int]:
-    tables = (t.orgs, t.credentials, t.programs, t.promotions, t.customers, t.enrolments, t.earns)
-    return {table.name: len(world.rows(table)) for table in tables}
+DEMO_TABLES = (t.orgs, t.credentials, t.programs, t.promotions, t.customers, t.enrolments, t.earns)
 
 
-def _curl_parts(curl: str) -> tuple[dict[str, str], str, Any]:
-    words = shlex.split(curl)
-    user = words[words.index("-u") + 1]
-    url = words[words.index("-X") + 2]
-    body = orjson.loads(words[words.index("-d") + 1])
-    token = base64.b64encode(user.encode()).decode()
-    return {"Authorization": f"Basic {token}"}, url, body
+def _counts(database_url: str) -> dict[str, int]:
+    return table_counts(database_url, *DEMO_TABLES)
+
+
+@dataclass
+class Curl:
+    """A parsed ``curl`` command line: what it would send."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    @classmethod
+    def parse(cls, line: str) -> Curl:
+        words = shlex.split(line)
+        assert words[0] == "curl", line
+        method, url, body = "GET", "", b""
+        headers: dict[str, str] = {}
+        options = iter(words[1:])
+        for word in options:
+            if word in ("-s", "-S", "-sS"):
+                continue
+            if word == "-X":
+                method = next(options)
+            elif word == "-H":
+                name, _, value = next(options).partition(":")
+                headers[name.strip()] = value.strip()
+            elif word == "-u":
+                token = base64.b64encode(next(options).encode()).decode()
+                headers["Authorization"] = f"Basic {token}"
+            elif word == "-d":
+                body = next(options).encode()
+                method = "POST" if method == "GET" else method
+            else:
+                assert not word.startswith("-"), f"unexpected curl option {word!r}"
+                url = word
+        return cls(method, url, headers, body)
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
 
 
 def test_demo_creates_a_working_world_and_if_empty_keeps_it(
@@ -56,7 +87,7 @@ def test_demo_creates_a_working_world_and_if_empty_keeps_it(
     eai = first["promotions"]["enrolAndIssue"]
     direct = first["promotions"]["directIssue"]
     assert (eai["type"], direct["type"]) == ("ENROL_AND_ISSUE", "DIRECT_ISSUE")
-    assert _counts(world) == {
+    assert _counts(database_url) == {
         "orgs": 1,
         "credentials": 1,
         "programs": 1,
@@ -71,27 +102,50 @@ def test_demo_creates_a_working_world_and_if_empty_keeps_it(
     assert len(world.audit(action="EARN")) == 17
     assert len(world.audit(action="CUSTOMER_CREATED")) == 20
 
-    # The printed credentials work, and the curl body resolves to a customer with earns to revoke.
-    headers, url, body = _curl_parts(first["curl"])
-    assert url == "http://127.0.0.1:8000/v2/promotion/bulk/revokeEnrolAndEarn"
-    programs = client.get("/admin/v1/programs", headers=headers)
+    # The printed request, sent as printed (plus ?dryRun=true), revokes the sample customer's
+    # two active earns of the enrol-and-issue promotion, and commits nothing.
+    curl = Curl.parse(first["curl"])
+    assert curl.url == "http://127.0.0.1:8000/v2/promotion/bulk/revokeEnrolAndEarn"
+    [sample] = world.rows(t.customers, mobile=first["sampleCustomer"]["mobile"])
+    earns = [e.id for e in world.rows(t.earns, customer_id=sample.id, promotion_id=eai["id"])]
+    assert [world.status_of(t.earns, e) for e in earns] == ["ACTIVE", "ACTIVE"]
+    before = snapshot(database_url)
+    url = urlsplit(curl.url)
+    response = client.request(
+        curl.method,
+        url.path,
+        params={"dryRun": "true"},
+        headers=curl.headers,
+        content=curl.body,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["x-dry-run"] == "true"
+    assert response.json() == {
+        "response": [
+            {
+                "result": {
+                    "entityType": "CUSTOMER",
+                    "entityId": sample.id,
+                    "promoIdentifier": eai["identifier"],
+                    "programId": program_id,
+                    "revokedEarnIds": earns,
+                },
+                "errors": [],
+                "warnings": [],
+            }
+        ],
+        "totalCount": 1,
+        "failureCount": 0,
+    }
+    assert snapshot(database_url) == before
+    programs = client.get("/admin/v1/programs", headers=curl.headers)
     assert programs.status_code == 200
     assert [p["id"] for p in programs.json()["programs"]] == [program_id]
-    request = parse_bulk_request(
-        body, actions={"REVOKE_EARN": BulkAction.REVOKE_EARN}, batch_limit=100, with_earn_ids=True
-    )
-    with world.uow.read() as conn:
-        batch = resolve(conn, org_id=org_id, request=request, now=utcnow(), lock=False)
-        assert batch.error_of == {}
-        assert batch.promotion.id == eai["id"]
-        [customer_id] = batch.customer_ids
-        ledger = ledgers(conn, eai["id"], [customer_id])[customer_id]
-    assert [e.status for e in ledger.earns] == ["ACTIVE", "ACTIVE"]
 
-    before = _counts(world)
+    before = _counts(database_url)
     second = _demo(database_url, "--if-empty")
     assert second["created"] is False
-    assert _counts(world) == before
+    assert _counts(database_url) == before
     assert {k: second[k] for k in ("org", "program", "promotions", "till", "curl")} == {
         k: first[k] for k in ("org", "program", "promotions", "till", "curl")
     }
@@ -107,9 +161,9 @@ def test_demo_again_points_the_till_at_the_new_org(
     assert len(world.rows(t.customers)) == 40  # identifiers are unique per org only
     [till] = world.rows(t.credentials)
     assert till.org_id == second["org"]["id"]
-    headers, _, body = _curl_parts(second["curl"])
-    assert body["promotionDetails"]["programId"] == second["program"]["id"]
-    programs = client.get("/admin/v1/programs", headers=headers).json()["programs"]
+    curl = Curl.parse(second["curl"])
+    assert curl.json()["promotionDetails"]["programId"] == second["program"]["id"]
+    programs = client.get("/admin/v1/programs", headers=curl.headers).json()["programs"]
     assert [p["id"] for p in programs] == [second["program"]["id"]]
     assert len(world.audit(action="CREDENTIAL_UPDATED")) == 1
 
@@ -120,5 +174,5 @@ def test_if_empty_leaves_a_non_demo_database_alone(database_url: str, world: Wor
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout) == {"created": False, "org": None, "curl": None}
     assert "nothing was created" in result.stderr
-    assert _counts(world)["orgs"] == 1
-    assert _counts(world)["customers"] == 0
+    assert _counts(database_url)["orgs"] == 1
+    assert _counts(database_url)["customers"] == 0

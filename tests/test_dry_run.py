@@ -8,8 +8,9 @@ import pytest
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World
-from tests.revoke_support import counts, entry, make_shop
+from tests.support.factories import World
+from tests.support.invariants import snapshot
+from tests.support.revoke import entry, make_shop
 
 DRY = {"dryRun": "true"}
 
@@ -25,13 +26,13 @@ def test_a_dry_run_answers_exactly_what_the_real_request_then_does(world: World,
         "REVOKE_EARN", [entry(a, [ea2]), entry(b), entry(b), {"identifierValue": "999999999"}]
     )
     url = f"/v2/promotion/bulk/{path}"
-    before = counts(world)
+    before = snapshot(world.url)
 
     dry = shop.post(body, path=url, params=DRY)
     assert dry.status_code == 200
     assert dry.headers["x-dry-run"] == "true"
     assert dry.json()["response"][0]["result"]["revokedEarnIds"] == [ea2]
-    assert counts(world) == before
+    assert snapshot(world.url) == before
     assert world.status_of(t.earns, due) == "ACTIVE"
 
     real = shop.post(body, path=url)
@@ -48,10 +49,10 @@ def test_a_dry_run_of_revoke_enrol(world: World) -> None:
     [c] = shop.customers()
     enrolment = shop.enrol(c)
     body = shop.body("REVOKE_ENROL", [entry(c)])
-    before = counts(world)
+    before = snapshot(world.url)
     dry = shop.post(body, params={"dryRun": "TRUE"})
     assert dry.json()["response"][0]["result"]["revokedIssualId"] == enrolment
-    assert counts(world) == before
+    assert snapshot(world.url) == before
     real = shop.post(body, params={"dryRun": "false"})
     assert real.content == dry.content
     assert world.status_of(t.enrolments, enrolment) == "REVOKED"
@@ -61,13 +62,13 @@ def test_a_dry_run_of_a_rejected_request_is_the_same_rejection(world: World) -> 
     shop = make_shop(world, type="DIRECT_ISSUE")
     [c] = shop.customers()
     body = shop.body("REVOKE_ENROL", [entry(c)])
-    before = counts(world)
+    before = snapshot(world.url)
     dry = shop.post(body, params=DRY)
     real = shop.post(body)
     assert (dry.status_code, real.status_code) == (400, 400)
     assert dry.headers["x-dry-run"] == "true"
     assert dry.content == real.content
-    assert counts(world) == before
+    assert snapshot(world.url) == before
 
 
 def test_a_dry_run_ignores_the_idempotency_key(world: World) -> None:
@@ -84,9 +85,9 @@ def test_a_dry_run_ignores_the_idempotency_key(world: World) -> None:
     assert real.content == dry.content
     assert world.status_of(t.earns, earn) == "REVOKED"
 
-    after = counts(world)
+    after = snapshot(world.url)
     dry_again = shop.post(body, headers=key, params=DRY)
     assert "idempotent-replayed" not in dry_again.headers
     assert dry_again.json()["response"][0]["errors"][0]["code"] == 2305  # simulated, not replayed
-    assert counts(world) == after
+    assert snapshot(world.url) == after
     assert shop.post(body, headers=key).headers["idempotent-replayed"] == "true"

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from promoledger.store import tables as t
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
 
 URL = "/v2/promotion/bulk/enrolAndEarn"
 

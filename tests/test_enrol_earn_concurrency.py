@@ -11,7 +11,8 @@ from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, parse_bulk_request
 from promoledger.domain.context import Context
 from promoledger.services import enrol_earn
 from promoledger.store import tables as t
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
+from tests.support.waiting import HANG_SECONDS
 
 WORKERS = 4
 
@@ -34,7 +35,7 @@ def test_concurrent_earns_respect_the_limit(world: World, runtime: Runtime) -> N
 
     def run() -> None:
         try:
-            start.wait(timeout=10)
+            start.wait(timeout=HANG_SECONDS)
             result = enrol_earn.enrol_and_earn(
                 runtime.uow, Context(org_id=org, actor_kind="OPERATOR"), request=request
             )
@@ -46,7 +47,8 @@ def test_concurrent_earns_respect_the_limit(world: World, runtime: Runtime) -> N
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=HANG_SECONDS)
+        assert not thread.is_alive()
     assert failures == []
     rows = world.rows(t.earns)
     assert sorted(earned) == [r.id for r in rows]

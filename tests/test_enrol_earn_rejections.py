@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from promoledger.domain import errors as E
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
 
 URL = "/v2/promotion/bulk/enrolAndEarn"
 DIRECT = "/v2/promotion/bulk/directEarn"

@@ -10,8 +10,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import invariants as inv
-from tests.factories import World
+from tests.support import invariants as inv
+from tests.support.factories import World
 
 PATHS = (inv.ENROL_PATH, inv.DIRECT_PATH, inv.REVOKE_PATH, inv.REVOKE_DIRECT_PATH)
 EXAMPLES = 80

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from promoledger.domain.errors import CATALOGUE
-from tests import invariants as inv
-from tests.factories import Caller, World
+from tests.support import invariants as inv
+from tests.support.factories import Caller, World
 
 CODES = {e.code for e in CATALOGUE} | {401, 413}
 BULK_PATHS = (inv.ENROL_PATH, inv.DIRECT_PATH, inv.REVOKE_PATH, inv.REVOKE_DIRECT_PATH)

@@ -18,15 +18,16 @@ from promoledger.services import revoke as revoke_service
 from promoledger.store import idempotency as key_store
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World
-from tests.pg import pg_only, wait_until_blocked
-from tests.revoke_support import (
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import World
+from tests.support.invariants import snapshot
+from tests.support.revoke import (
     REVOKE,
     REVOKE_DIRECT,
-    counts,
     entry,
     make_shop,
 )
+from tests.support.waiting import HANG_SECONDS
 
 IN_FLIGHT = {
     "errors": [
@@ -61,14 +62,14 @@ def test_a_repeat_replays_the_stored_answer_and_changes_nothing(world: World) ->
     assert first.json()["response"][0]["result"]["revokedEarnIds"] == [earn]
     [event] = world.audit(action="REVOKE_EARN")
     assert (event.idempotency_key, event.request_id) == ("k-1", "first")
-    after_first = counts(world)
+    after_first = snapshot(world.url)
 
     again = shop.post(body, headers={**key, "X-Request-ID": "second"})
     assert again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["x-request-id"] == "second"
     assert again.content == first.content
-    assert counts(world) == after_first
+    assert snapshot(world.url) == after_first
 
     [row] = world.rows(t.idempotency_keys, key="k-1")
     assert (row.state, row.response_status, row.credential_id) == (
@@ -85,14 +86,14 @@ def test_the_same_key_with_another_body_or_endpoint_is_422(world: World) -> None
     ea, eb = shop.earn(a), shop.earn(b)
     key = {"Idempotency-Key": "k-2"}
     assert shop.post(shop.body("REVOKE_EARN", [entry(a)]), headers=key).status_code == 200
-    before = counts(world)
+    before = snapshot(world.url)
 
     other_body = shop.post(shop.body("REVOKE_EARN", [entry(b)]), headers=key)
     assert other_body.status_code == 422
     assert other_body.json() == MISMATCH
     other_path = shop.post(shop.body("REVOKE_EARN", [entry(a)]), headers=key, path=REVOKE_DIRECT)
     assert other_path.status_code == 422
-    assert counts(world) == before
+    assert snapshot(world.url) == before
     assert world.status_of(t.earns, ea) == "REVOKED"
     assert world.status_of(t.earns, eb) == "ACTIVE"
 
@@ -254,7 +255,7 @@ def test_a_repeat_while_the_first_runs_is_409_then_replays(world: World, databas
             busy = shop.post(body, headers=key)
             mismatch = shop.post(shop.body("REVOKE_ENROL", [entry(c)]), headers=key)
             rival.commit()
-            done = first.result(timeout=30)
+            done = first.result(timeout=HANG_SECONDS)
 
     assert (busy.status_code, busy.json()) == (409, IN_FLIGHT)
     assert (mismatch.status_code, mismatch.json()) == (422, MISMATCH)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World
+from tests.support.factories import World
 
 URL = "/v2/promotion/issue"
 

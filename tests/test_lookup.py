@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
 
 URL = "/v2/customers/lookup/promotionData"
 BULK = "/v2/promotion/bulk/enrolAndEarn"

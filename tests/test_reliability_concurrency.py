@@ -20,8 +20,9 @@ from sqlalchemy import insert, update
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests import invariants as inv
-from tests.factories import Caller, Customer, World
+from tests.support import invariants as inv
+from tests.support.factories import Caller, Customer, World, bulk_body
+from tests.support.waiting import HANG_SECONDS
 
 THREADS = 6
 REQUESTS_PER_THREAD = 12
@@ -41,23 +42,13 @@ class Workload:
 
     def body(self, promo: Any, action: str | None, rng: random.Random) -> dict[str, Any]:
         chosen = rng.sample(self.people, rng.randint(1, len(self.people)))
-        customers: list[dict[str, Any]] = [
-            {"identifierValue": str(c.id), "source": "INSTORE"} for c in chosen
-        ]
+        body = bulk_body(self.program, promo, [c.id for c in chosen], action=action)
         if action == "REVOKE_EARN" and rng.random() < 0.5:
             with self.lock:
                 known = list(self.earned)
             # Name earns explicitly (some of them another customer's: that entry fails 8903).
-            for item in customers:
+            for item in body["customers"]:
                 item["earnIds"] = rng.sample(known, min(len(known), rng.randint(1, 2)))
-        body: dict[str, Any] = {
-            "type": "CUSTOMER",
-            "promotionDetails": {"programId": self.program, "promotionId": promo.id},
-            "identifierName": "id",
-            "customers": customers,
-        }
-        if action is not None:
-            body["bulkAction"] = action
         return body
 
     def next_request(self, rng: random.Random) -> tuple[str, dict[str, Any]]:
@@ -110,7 +101,7 @@ def hammer(
     def run(seed: int) -> list[int]:
         rng = random.Random(seed)
         statuses = []
-        start.wait(timeout=30)
+        start.wait(timeout=HANG_SECONDS)
         for _ in range(per_thread):
             path, body = workload.next_request(rng)
             response = post(path, body)

@@ -5,37 +5,23 @@ Retry-After and commit nothing; the retry, once the resource is free, succeeds o
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
-import pytest
-from fastapi.testclient import TestClient
 
-from promoledger.api.runtime import Runtime
-from promoledger.app import create_app
 from promoledger.settings import Settings
-from tests import invariants as inv
-from tests.conftest import BACKENDS
-from tests.factories import Caller, World, bulk_body
-from tests.pg import pg_only
+from tests.support import invariants as inv
+from tests.support.app import serving
+from tests.support.db import pg_only, sqlite_only
+from tests.support.factories import Caller, World, bulk_body
 
-sqlite_only = pytest.mark.parametrize("database_url", [BACKENDS[0]], indirect=True)
+DRY_RUN = {"dryRun": "true"}
 
 
-@contextmanager
-def tuned(database_url: str, **knobs: Any) -> Iterator[World]:
+def tuned(database_url: str, **knobs: Any) -> AbstractContextManager[World]:
     """A World on an app built with these settings."""
-    settings = Settings(database_url=database_url, **knobs)
-    runtime = Runtime.build(settings)
-    try:
-        with TestClient(
-            create_app(settings, runtime=runtime), raise_server_exceptions=False
-        ) as client:
-            yield World(runtime=runtime, client=client)
-    finally:
-        runtime.engine.dispose()
+    return serving(Settings(database_url=database_url, **knobs))
 
 
 def _setup(world: World) -> tuple[Caller, dict[str, Any]]:
@@ -44,9 +30,15 @@ def _setup(world: World) -> tuple[Caller, dict[str, Any]]:
     program = world.program(org)
     promo = world.promotion(org, program)
     people = world.customers(org, program, 3)
-    # Warm the verified-credential cache so the request below reaches its write.
-    assert world.client.get("/readyz").status_code == 200
     body = bulk_body(program, promo, [c.id for c in people], action="ENROL")
+    # Warm the verified-credential cache with the till's own request (a dry run: it answers
+    # what the request would do and commits nothing), so the request below reaches its write.
+    before = inv.table_counts(world.url)
+    warm = world.client.post(inv.ENROL_PATH, json=body, headers=till.headers, params=DRY_RUN)
+    assert warm.status_code == 200, warm.text
+    assert warm.headers["x-dry-run"] == "true"
+    assert warm.json()["failureCount"] == 0
+    assert inv.table_counts(world.url) == before
     return till, body
 
 
@@ -79,7 +71,7 @@ def test_sqlite_write_lock_held_past_the_busy_timeout_is_503(database_url: str) 
 
 @pg_only
 def test_postgresql_statement_timeout_on_a_held_row_lock_is_503(database_url: str) -> None:
-    with tuned(database_url, db_statement_timeout_ms=300) as world:
+    with tuned(database_url, db_statement_timeout_ms=1000) as world:
         till, body = _setup(world)
         before = inv.table_counts(database_url)
         holder = psycopg.connect(database_url)

@@ -10,14 +10,14 @@ import pytest
 
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
-from tests.factories import World
-from tests.revoke_support import (
+from tests.support.factories import World
+from tests.support.invariants import snapshot
+from tests.support.revoke import (
     ACTIVE_EARNS,
     EARNS_INVALID,
     NO_ACTIVE,
     NOT_FOUND,
     REVOKE_DIRECT,
-    counts,
     entry,
     failed,
     make_shop,
@@ -31,6 +31,7 @@ def test_revoke_enrol_revokes_the_active_enrolment(world: World) -> None:
     [c] = shop.customers()
     enrolment = shop.enrol(c)
     old_earn = shop.earn(c, enrolment, status="REVOKED")  # revoked earns do not block
+    [old_earn_before] = world.rows(t.earns, id=old_earn)
 
     response = shop.post(
         shop.body("REVOKE_ENROL", [entry(c)]), headers={"X-Request-ID": "req-enrol-1"}
@@ -59,7 +60,9 @@ def test_revoke_enrol_revokes_the_active_enrolment(world: World) -> None:
     assert row.ended_by == f"TILL:{shop.till.credential_id}"
     assert row.ended_request_id == "req-enrol-1"
     assert row.ended_at is not None
-    assert world.status_of(t.earns, old_earn) == "REVOKED"
+    # The already revoked earn is left exactly as it was: not revoked again, not audited.
+    assert world.rows(t.earns, id=old_earn) == [old_earn_before]
+    assert world.audit(entity_type="EARN") == []
     [event] = world.audit(action="REVOKE_ENROL")
     assert (event.entity_type, event.entity_id, event.customer_id) == ("ENROLMENT", enrolment, c.id)
     assert (event.old_status, event.new_status) == ("ACTIVE", "REVOKED")
@@ -82,7 +85,7 @@ def test_revoke_enrol_with_active_earns_changes_nothing(world: World) -> None:
     [c] = shop.customers()
     enrolment = shop.enrol(c)
     shop.earn(c, enrolment)
-    before = counts(world)
+    before = snapshot(world.url)
 
     response = shop.post(shop.body("REVOKE_ENROL", [entry(c)]))
 
@@ -92,7 +95,7 @@ def test_revoke_enrol_with_active_earns_changes_nothing(world: World) -> None:
         "totalCount": 1,
         "failureCount": 1,
     }
-    assert counts(world) == before
+    assert snapshot(world.url) == before
 
 
 @pytest.mark.parametrize("status", [None, "REVOKED", "REPLACED", "EXPIRED"])
@@ -101,11 +104,11 @@ def test_revoke_enrol_without_an_active_enrolment_is_2305(world: World, status: 
     [c] = shop.customers()
     if status is not None:
         shop.enrol(c, status=status)
-    before = counts(world)
+    before = snapshot(world.url)
     assert shop.post(shop.body("REVOKE_ENROL", [entry(c)])).json()["response"] == [
         failed(*NO_ACTIVE)
     ]
-    assert counts(world) == before
+    assert snapshot(world.url) == before
 
 
 def test_a_due_enrolment_expires_instead_of_being_revoked(world: World) -> None:
@@ -309,13 +312,13 @@ def test_unsupported_revokes_are_8902(world: World, type: str, action: str) -> N
     [c] = shop.customers()
     shop.enrol(c)
     shop.earn(c)
-    before = counts(world)
+    before = snapshot(world.url)
     response = shop.post(shop.body(action, [entry(c)]))
     assert response.status_code == 400
     assert response.json() == rejected(
         8902, "revoke bulk action passed not supported for loyalty/generic promotion type"
     )
-    assert counts(world) == before
+    assert snapshot(world.url) == before
 
 
 @pytest.mark.parametrize(
@@ -341,11 +344,11 @@ def test_an_inactive_promotion_is_8892(world: World, action: str) -> None:
     shop = make_shop(world, active=False)
     [c] = shop.customers()
     shop.enrol(c)
-    before = counts(world)
+    before = snapshot(world.url)
     response = shop.post(shop.body(action, [entry(c)]))
     assert response.status_code == 400
     assert response.json() == rejected(8892, "promotion is inactive")
-    assert counts(world) == before
+    assert snapshot(world.url) == before
 
 
 @pytest.mark.parametrize("window", ["before", "after"])
@@ -398,13 +401,13 @@ def test_request_level_failures_reject_the_whole_request(
     earn = shop.earn(c)
     body = shop.body("REVOKE_EARN", [entry(c)])
     mutate(body)
-    before = counts(world)
+    before = snapshot(world.url)
     response = shop.post(body)
     assert response.status_code == 400
     [item] = response.json()["response"]
     assert item["errors"][0]["code"] == code
     assert response.json()["failureCount"] == 1
-    assert counts(world) == before
+    assert snapshot(world.url) == before
     assert world.status_of(t.earns, earn) == "ACTIVE"
 
 

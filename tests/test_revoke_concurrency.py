@@ -7,31 +7,23 @@ processes sharing the database.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
 import random
-import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import psycopg
 import pytest
 
 from promoledger.store import tables as t
-from tests.factories import Customer, World
-from tests.pg import pg_only, wait_until_blocked
-from tests.revoke_support import (
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import Customer, World
+from tests.support.revoke import (
     EARNS_INVALID,
     NO_ACTIVE,
     REVOKE,
@@ -40,6 +32,8 @@ from tests.revoke_support import (
     failed,
     make_shop,
 )
+from tests.support.servers import Server, running
+from tests.support.waiting import HANG_SECONDS
 
 
 def _setup(
@@ -96,11 +90,12 @@ def _check_exactly_once(
 
 
 def _parallel(calls: list[Callable[[], Any]], workers: int) -> list[Any]:
-    barrier = threading.Barrier(min(workers, len(calls)))
+    """Run every call on its own thread, all released at once."""
+    assert workers == len(calls)
+    barrier = threading.Barrier(workers)
 
     def run(call: Callable[[], Any]) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=10)
+        barrier.wait(timeout=HANG_SECONDS)
         return call()
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -159,7 +154,7 @@ def test_returning_is_the_arbiter(
             pending = pool.submit(shop.post, body)
             wait_until_blocked(database_url)
             rival.commit()
-            response = pending.result(timeout=30)
+            response = pending.result(timeout=HANG_SECONDS)
 
     assert response.status_code == 200
     if named:
@@ -177,76 +172,24 @@ def test_returning_is_the_arbiter(
 # --- PostgreSQL: two real server processes --------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _promoledger() -> str:
-    found = Path(sys.executable).with_name("promoledger")
-    return str(found) if found.exists() else shutil.which("promoledger") or "promoledger"
-
-
 @pytest.fixture
-def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    logs: list[Any] = []
-    urls = []
-    env = {**os.environ, "PROMOLEDGER_DATABASE_URL": database_url}
-    try:
-        for i in range(2):
-            port = _free_port()
-            log = (tmp_path / f"serve-{i}.log").open("wb")
-            logs.append(log)
-            procs.append(
-                subprocess.Popen(
-                    [_promoledger(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        for url, proc in zip(urls, procs, strict=True):
-            while True:
-                assert proc.poll() is None, (tmp_path / "serve-0.log").read_text()
-                try:
-                    if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx2.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
+def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[Server]]:
+    with running(database_url, tmp_path, count=2) as servers:
+        yield servers
 
 
 @pytest.mark.slow
 @pg_only
 def test_two_server_processes_revoke_each_earn_exactly_once(
-    world: World, two_servers: list[str]
+    world: World, two_servers: list[Server]
 ) -> None:
     shop, people, earns = _setup(world, customers=3, earns_each=2)
     bodies = _requests(shop, people, earns, n=10)
     servers = itertools.cycle(two_servers)
 
-    def call(base: str, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    def call(server: Server, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
         def go() -> dict[str, Any]:
-            response = httpx2.post(
-                f"{base}{REVOKE}", json=body, headers=shop.till.headers, timeout=30
-            )
+            response = server.post(REVOKE, json=body, headers=shop.till.headers)
             assert response.status_code == 200, response.text
             return dict(response.json())
 

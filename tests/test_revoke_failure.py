@@ -20,8 +20,9 @@ from promoledger.settings import Settings
 from promoledger.store import tables as t
 from promoledger.store.engine import build_engine, normalize_url
 from promoledger.store.uow import UnitOfWork
-from tests.factories import World
-from tests.revoke_support import counts, entry, make_shop
+from tests.support.factories import World
+from tests.support.invariants import snapshot
+from tests.support.revoke import entry, make_shop
 
 UNAVAILABLE = {
     "errors": [
@@ -65,7 +66,7 @@ def test_a_database_failure_is_503_and_commits_nothing(
     body = shop.body("REVOKE_EARN", [entry(c)])
     key = {"Idempotency-Key": "k-outage"}
     assert shop.post(body, params={"dryRun": "true"}).status_code == 200  # credential verified
-    before = counts(world)
+    before = snapshot(world.url)
 
     if database_url.startswith("sqlite"):
         rival = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
@@ -87,7 +88,7 @@ def test_a_database_failure_is_503_and_commits_nothing(
     assert reason in caplog.text
     assert response.headers["retry-after"] == "1"
     assert response.json() == UNAVAILABLE
-    assert counts(world) == before  # no revoke, no audit event, no idempotency key
+    assert snapshot(world.url) == before  # no revoke, no audit event, no idempotency key
     assert world.status_of(t.earns, earn) == "ACTIVE"
 
     retry = shop.post(body, headers=key)

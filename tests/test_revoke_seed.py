@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from promoledger.store import tables as t
-from tests.factories import World
-from tests.revoke_support import Shop, make_shop
+from tests.support.factories import World
+from tests.support.revoke import Shop, make_shop
 
 
 def _revoke_enrol_request(shop: Shop, customer_ids: list[int]) -> dict[str, Any]:

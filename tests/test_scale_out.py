@@ -10,6 +10,7 @@ import base64
 import itertools
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ import httpx2
 import pytest
 
 from promoledger.store import tables as t
-from tests import invariants as inv
-from tests.factories import World
-from tests.pg import pg_only
-from tests.servers import Server, running
+from tests.support import invariants as inv
+from tests.support.db import pg_only
+from tests.support.factories import World
+from tests.support.servers import Server, running
+from tests.support.waiting import HANG_SECONDS
 from tests.test_reliability_concurrency import hammer, make_workload
 
 pytestmark = pytest.mark.slow
@@ -66,15 +68,15 @@ def test_a_token_from_one_process_is_accepted_by_another(
     client = world.oauth_client(org, access="customer:read")
     customer = world.customers(org, world.program(org), 1)[0]
     with running(database_url, tmp_path, count=2) as (a, b):
-        issued = httpx2.post(
-            f"{a.url}/v3/oauth/token/generate", json={"key": client.name, "secret": client.secret}
+        issued = a.post(
+            "/v3/oauth/token/generate", json={"key": client.name, "secret": client.secret}
         )
         assert issued.status_code == 200, issued.text
         token = issued.json()["data"]["accessToken"]
         params = {"identifierName": "id", "identifierValue": str(customer.id)}
         for server in (b, a):
-            answer = httpx2.get(
-                f"{server.url}/v2/customers/lookup/promotionData",
+            answer = server.get(
+                "/v2/customers/lookup/promotionData",
                 params=params,
                 headers={"X-CAP-API-OAUTH-TOKEN": token},
             )
@@ -82,8 +84,8 @@ def test_a_token_from_one_process_is_accepted_by_another(
         # A tampered token is refused by both.
         forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
         for server in (a, b):
-            refused = httpx2.get(
-                f"{server.url}/v2/customers/lookup/promotionData",
+            refused = server.get(
+                "/v2/customers/lookup/promotionData",
                 params=params,
                 headers={"X-CAP-API-OAUTH-TOKEN": forged},
             )
@@ -103,12 +105,12 @@ def test_throttling_counts_failures_across_processes(
     )
     url = "/v2/customers/lookup/promotionData?identifierName=id&identifierValue=1"
     with running(database_url, tmp_path, count=2, PROMOLEDGER_AUTH_FAILURE_LIMIT="4") as (a, b):
-        statuses = [httpx2.get(f"{s.url}{url}", headers=wrong).status_code for s in (a, b, a, b)]
+        statuses = [s.get(url, headers=wrong).status_code for s in (a, b, a, b)]
         assert statuses == [401] * 4
         for server in (a, b):
             # The limit is reached across the two processes: both now refuse even the right
             # password, with Retry-After.
-            throttled = httpx2.get(f"{server.url}{url}", headers=till.headers)
+            throttled = server.get(url, headers=till.headers)
             assert throttled.status_code == 429
             assert int(throttled.headers["Retry-After"]) >= 1
 
@@ -119,8 +121,11 @@ def test_serve_with_two_workers_shares_one_database(
 ) -> None:
     till, workload = make_workload(world)
     with running(database_url, tmp_path, workers=2) as (server,):
-        group = _process_group(server)
-        assert len(group) >= 3, group  # the supervisor and two workers
+        # /readyz answered through one worker; wait for the supervisor and both workers.
+        deadline = time.monotonic() + HANG_SECONDS
+        while len(group := _process_group(server)) < 3:
+            assert time.monotonic() < deadline, group
+            time.sleep(0.05)
         post, clients = _round_robin([server, server], till.headers)
         try:
             statuses = hammer(post, workload, threads=4, per_thread=8)

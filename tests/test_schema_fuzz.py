@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests import invariants as inv
-from tests.factories import World, bulk_body
+from tests.support import invariants as inv
+from tests.support.factories import World, bulk_body
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS: list[Any] = [not_a_server_error, response_schema_conformance, content_type_conformance]

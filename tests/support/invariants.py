@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Table, func, select, text
 
 from promoledger.store import tables as t
+from tests.support.db import engine_for
 
 ENROL_PATH = "/v2/promotion/bulk/enrolAndEarn"
 DIRECT_PATH = "/v2/promotion/bulk/directEarn"
@@ -29,10 +30,6 @@ REVOKE_PATH = "/v2/promotion/bulk/revokeEnrolAndEarn"
 REVOKE_DIRECT_PATH = "/v2/promotion/bulk/revokeDirectEarn"
 _ENTITY_TABLE = {"ENROLMENT": t.enrolments, "EARN": t.earns}
 _CREATE = {"ENROL", "EARN"}
-
-
-def engine_for(url: str) -> Engine:
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 @dataclass
@@ -171,17 +168,33 @@ def _acknowledged_present(rows: dict[str, dict[int, Any]], ack: Acknowledged) ->
         assert rows["EARN"][i].status == "REVOKED", i
 
 
-def table_counts(url: str) -> dict[str, int]:
-    """Rows in every table: a request that changes nothing leaves these equal."""
+def table_counts(url: str, *tables: Table) -> dict[str, int]:
+    """Rows in each of ``tables`` (default: every table): a request that changes nothing leaves
+    these equal."""
     engine = engine_for(url)
     try:
         with engine.connect() as conn:
             return {
                 table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-                for table in t.metadata.sorted_tables
+                for table in tables or t.metadata.sorted_tables
             }
     finally:
         engine.dispose()
+
+
+def snapshot(url: str) -> dict[str, Any]:
+    """Everything a request could change, to compare before and after: the rows in every table,
+    and the ledger rows themselves (a status change leaves the counts equal)."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            ledger = {
+                f"{table.name} rows": [tuple(r) for r in conn.execute(select(table).order_by("id"))]
+                for table in (t.enrolments, t.earns)
+            }
+    finally:
+        engine.dispose()
+    return table_counts(url) | ledger
 
 
 def events_per_request(url: str) -> Counter[str]:

@@ -53,6 +53,11 @@ class World:
     def uow(self) -> Any:
         return self.runtime.uow
 
+    @property
+    def url(self) -> str:
+        """The database URL the app under test serves."""
+        return self.runtime.settings.database_url
+
     def org(self, name: str = "acme") -> int:
         return credentials.create_org(self.uow, name=name)
 
@@ -256,24 +261,28 @@ class World:
 def bulk_body(
     program_id: Any,
     promotion: Any,
-    values: list[Any],
+    customers: list[Any],
     *,
     action: str | None = "ENROL",
     identifier: str = "id",
     source: str | None = "INSTORE",
-    key: str = "promotionId",
+    key: str | tuple[str, ...] = "promotionId",
 ) -> dict[str, Any]:
-    """A Capillary bulk body naming ``promotion`` (a row, or a raw key value) by ``key``."""
-    if key == "promotionId":
-        ref = promotion.id if hasattr(promotion, "id") else promotion
-    else:
-        ref = promotion.identifier if hasattr(promotion, "identifier") else promotion
+    """A Capillary bulk body naming ``promotion`` (a row, or a raw key value) by ``key`` (or by
+    each of several keys). A customer is an entry dict, used as is, or an identifier value."""
+    details: dict[str, Any] = {"programId": program_id}
+    for name in (key,) if isinstance(key, str) else key:
+        attr = "id" if name == "promotionId" else "identifier"
+        details[name] = getattr(promotion, attr) if hasattr(promotion, attr) else promotion
     body: dict[str, Any] = {
         "type": "CUSTOMER",
-        "promotionDetails": {"programId": program_id, key: ref},
+        "promotionDetails": details,
         "identifierName": identifier,
         "customers": [
-            {"identifierValue": str(v), **({"source": source} if source else {})} for v in values
+            c
+            if isinstance(c, dict)
+            else {"identifierValue": str(c), **({"source": source} if source else {})}
+            for c in customers
         ],
     }
     if action is not None:

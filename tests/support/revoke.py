@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from sqlalchemy import func, select
 
-from promoledger.store import tables as t
-from tests.factories import Caller, Customer, World
+from tests.support.factories import Caller, Customer, World, bulk_body
 
 REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"
 REVOKE_DIRECT = "/v2/promotion/bulk/revokeDirectEarn"
@@ -46,20 +44,9 @@ class Shop:
         keys: tuple[str, ...] = ("promotionId",),
         identifier_name: str = "id",
     ) -> dict[str, Any]:
-        details: dict[str, Any] = {"programId": self.program}
-        if "promotionId" in keys:
-            details["promotionId"] = self.promotion_id
-        if "promoIdentifier" in keys:
-            details["promoIdentifier"] = self.promo.identifier
-        body: dict[str, Any] = {
-            "type": "CUSTOMER",
-            "promotionDetails": details,
-            "identifierName": identifier_name,
-            "customers": customers,
-        }
-        if action is not None:
-            body["bulkAction"] = action
-        return body
+        return bulk_body(
+            self.program, self.promo, customers, action=action, identifier=identifier_name, key=keys
+        )
 
     def post(
         self,
@@ -90,17 +77,6 @@ def entry(customer: Customer, earn_ids: list[int] | None = None, **extra: Any) -
     if earn_ids is not None:
         item["earnIds"] = earn_ids
     return item
-
-
-def counts(world: World) -> dict[str, Any]:
-    """Everything a request could change, to compare before and after."""
-    with world.uow.read() as conn:
-        return {
-            "enrolments": [tuple(r) for r in conn.execute(select(t.enrolments).order_by("id"))],
-            "earns": [tuple(r) for r in conn.execute(select(t.earns).order_by("id"))],
-            "audit": conn.execute(select(func.count()).select_from(t.audit_events)).scalar(),
-            "keys": conn.execute(select(func.count()).select_from(t.idempotency_keys)).scalar(),
-        }
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
+from tests.support.waiting import HANG_SECONDS
+
 PROMOLEDGER = Path(sys.executable).with_name("promoledger")
-START_TIMEOUT = 30.0
 
 
 def free_port() -> int:
@@ -52,6 +54,9 @@ class Server:
             **os.environ,
             "PROMOLEDGER_DATABASE_URL": self.database_url,
             "PROMOLEDGER_DB_POOL_SIZE": "4",
+            # Waiting for the SQLite write lock or a pooled connection is never a failure here.
+            "PROMOLEDGER_SQLITE_BUSY_TIMEOUT_MS": str(int(HANG_SECONDS * 1000)),
+            "PROMOLEDGER_DB_POOL_TIMEOUT": str(HANG_SECONDS),
             **self.env,
         }
         with self.log_path.open("wb") as log:
@@ -75,16 +80,17 @@ class Server:
         return self
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        """Wait until /readyz answers 200 (or the process exits: then fail with its log)."""
+        deadline = time.monotonic() + HANG_SECONDS
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log()}")
             with contextlib.suppress(httpx2.HTTPError):
-                if httpx2.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx2.get(f"{self.url}/readyz", timeout=HANG_SECONDS).status_code == 200:
                     return
             time.sleep(0.05)
-        raise AssertionError(f"server not ready after {START_TIMEOUT}s:\n{self.log()}")
+        raise AssertionError(f"server not ready after {HANG_SECONDS}s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
@@ -94,7 +100,7 @@ class Server:
         assert self.process is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=HANG_SECONDS)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -102,12 +108,20 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=HANG_SECONDS)
         except subprocess.TimeoutExpired:
             self.kill_9()
 
     def client(self, **kw: object) -> httpx2.Client:
-        return httpx2.Client(base_url=self.url, timeout=30.0, **kw)  # type: ignore[arg-type]
+        return httpx2.Client(base_url=self.url, timeout=HANG_SECONDS, **kw)  # type: ignore[arg-type]
+
+    def get(self, path: str, **kw: Any) -> httpx2.Response:
+        with self.client() as http:
+            return http.get(path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx2.Response:
+        with self.client() as http:
+            return http.post(path, **kw)
 
 
 @contextlib.contextmanager
