@@ -18,7 +18,7 @@ from promoledger.services import issue as issue_service
 from promoledger.services import programs as program_service
 from promoledger.services import revoke as revoke_service
 from promoledger.store import tables as t
-from tests.factories import World
+from tests.support.factories import World
 
 REVOKE = "/v2/promotion/bulk/revokeEnrolAndEarn"
 ISSUE = "/v2/promotion/issue"

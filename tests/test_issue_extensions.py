@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from promoledger.domain.errors import INVALID_JSON
 from promoledger.store import tables as t
-from tests.factories import World
+from tests.support.factories import World
 
 URL = "/v2/promotion/issue"
 
