@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.auth.load_or_create_signing_key()
         yield
+        runtime.uow.close()
         runtime.engine.dispose()
 
     app = FastAPI(

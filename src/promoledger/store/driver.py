@@ -19,13 +19,15 @@ Everything else (configuration, admin reads) stays on SQLAlchemy Core.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +47,53 @@ def cursor(conn: Connection) -> Any:
 
 
 def execute(conn: Connection, sql: Sql, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement; its rows (none for a statement without RETURNING)."""
+    text = sql.text(conn)
     cur = cursor(conn)
     try:
-        cur.execute(sql.text(conn), params)
-        return list(cur.fetchall()) if cur.description is not None else []
+        _announce(conn, cur, text, params, many=False)
+        with _as_sqlalchemy_errors(conn, cur, text, params):
+            cur.execute(text, params)
+            return list(cur.fetchall()) if cur.description is not None else []
     finally:
         cur.close()
 
 
 def execute_many(conn: Connection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+    """Run one statement once per row (the driver's executemany)."""
     if not rows:
         return
+    text = sql.text(conn)
     cur = cursor(conn)
     try:
-        cur.executemany(sql.text(conn), rows)
+        _announce(conn, cur, text, rows, many=True)
+        with _as_sqlalchemy_errors(conn, cur, text, rows):
+            cur.executemany(text, rows)
     finally:
         cur.close()
+
+
+def _announce(conn: Connection, cur: Any, text: str, params: Any, *, many: bool) -> None:
+    # Listeners of ``before_cursor_execute`` (statement counters, tracing) see these statements
+    # like any other; with none registered this is one attribute test.
+    if conn._has_events or conn.engine._has_events:
+        conn.dispatch.before_cursor_execute(conn, cur, text, params, None, many)
+
+
+@contextmanager
+def _as_sqlalchemy_errors(conn: Connection, cur: Any, text: str, params: Any) -> Iterator[None]:
+    """Driver errors surface as SQLAlchemy's, so the unit of work maps them as it maps any
+    other (an outage or a cancelled statement → 503); a lost connection leaves the pool."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cur)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            text, params, exc, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
 
 
 def is_sqlite(conn: Connection) -> bool:

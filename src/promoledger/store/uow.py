@@ -11,7 +11,6 @@ as a half-applied request.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from promoledger.domain.errors import DatabaseUnavailable
+from promoledger.store.sqlite_writer import WriterQueue
 
 T = TypeVar("T")
 # Called with (connection, result) inside the transaction, just before it commits.
@@ -31,11 +31,9 @@ class UnitOfWork:
     def __init__(self, engine: Engine, *, write_wait_seconds: float = 5.0) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # SQLite has one writer at a time. Threads of this process queue for it here, where a
-        # release wakes the next writer at once; left to SQLite's busy handler they would poll
-        # with sleeps of up to 100 ms, which wrecks both throughput and tail latency. Other
-        # processes on the same file still meet at BEGIN IMMEDIATE and the busy timeout.
-        self._writer = threading.Lock() if self.dialect == "sqlite" else None
+        # SQLite has one writer at a time: writers queue for it (threads and processes alike)
+        # where a release wakes the next one at once, and WAL checkpoints run in the background.
+        self._writer = WriterQueue(_file_of(engine)) if self.dialect == "sqlite" else None
         self._write_wait = write_wait_seconds
         self._on_commit: CommitHook | None = None
 
@@ -74,7 +72,12 @@ class UnitOfWork:
             with self._transaction(dry_run) as conn:
                 yield conn
         finally:
-            self._writer.release()
+            self._writer.release(wrote=not dry_run)
+
+    def close(self) -> None:
+        """Stop the background work this unit of work started (SQLite's WAL checkpoints)."""
+        if self._writer is not None:
+            self._writer.close()
 
     @contextmanager
     def _transaction(self, dry_run: bool) -> Iterator[Connection]:
@@ -99,6 +102,12 @@ class UnitOfWork:
         ):
             yield conn
             # Read transactions have nothing to keep; ending them here keeps WAL checkpoints moving.
+
+
+def _file_of(engine: Engine) -> str | None:
+    """The SQLite database file, or None for an in-memory database."""
+    name = engine.url.database
+    return None if not name or name == ":memory:" or name.startswith("file:") else name
 
 
 @contextmanager
