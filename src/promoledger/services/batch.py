@@ -46,7 +46,7 @@ def resolve_promotion(conn: Connection, org_id: int, ref: PromotionRef) -> Promo
     """
     if ref.program_id is None:
         raise RequestRejected(E.INVALID_PROGRAM)
-    program_found, row = store.program_and_promotion(
+    program_found, promotion = store.program_and_promotion(
         conn,
         org_id,
         ref.program_id,
@@ -55,9 +55,9 @@ def resolve_promotion(conn: Connection, org_id: int, ref: PromotionRef) -> Promo
     )
     if not program_found:
         raise RequestRejected(E.INVALID_PROGRAM)
-    if row is None:
+    if promotion is None:
         raise RequestRejected(E.INVALID_PROMOTION)
-    return Promotion.from_row(row)
+    return promotion
 
 
 def resolve(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, false, select
+from sqlalchemy import ColumnElement, Connection, and_, false, select
 
+from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import IdentifierName
+from promoledger.store.promotions import promotion_of
 from promoledger.store.tables import (
     customers,
     program_members,
@@ -29,7 +31,7 @@ def program_and_promotion(
     program_id: int,
     promotion_id: int | None,
     identifier: str | None,
-) -> tuple[bool, Row[Any] | None]:
+) -> tuple[bool, Promotion | None]:
     """(does the org have this program, the promotion of it matching every key given).
 
     One statement: the program, LEFT JOINed to its promotion, so an unknown program (1101)
@@ -51,7 +53,7 @@ def program_and_promotion(
     row = conn.execute(stmt).first()
     if row is None:
         return False, None
-    return True, (row if row.id is not None else None)
+    return True, (promotion_of(row) if row.id is not None else None)
 
 
 def members_by_identifier(
