@@ -42,6 +42,6 @@ def list_audit(
     )
     return json_response(
         AuditPagePublic(
-            events=[AuditEventPublic.from_row(r) for r in page.events], next_cursor=page.next_cursor
+            events=[AuditEventPublic.of(e) for e in page.events], next_cursor=page.next_cursor
         ).wire()
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import Field
-from sqlalchemy import Row
 
 from promoledger.api.admin_schemas import AdminIn, AdminOut, Id, Text
+from promoledger.domain.audit import AuditEvent
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.services.customers import (
     MAX_BATCH,
@@ -110,7 +109,7 @@ class CustomerLedgerPublic(CustomerProfile):
                     program_id=p.promotion.program_id,
                     identifier=p.promotion.identifier,
                     name=p.promotion.name,
-                    type=p.promotion.type,
+                    type=p.promotion.type.value,
                     enrolments=[LedgerRecordPublic.of(r, view.as_of) for r in p.enrolments],
                     earns=[LedgerRecordPublic.of(r, view.as_of) for r in p.earns],
                 )
@@ -137,22 +136,22 @@ class AuditEventPublic(AdminOut):
     detail: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> AuditEventPublic:
+    def of(cls, event: AuditEvent) -> AuditEventPublic:
         return cls(
-            id=row.id,
-            occurred_at=row.occurred_at,
-            actor_kind=row.actor_kind,
-            actor_id=row.actor_id,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            customer_id=row.customer_id,
-            promotion_id=row.promotion_id,
-            old_status=row.old_status,
-            new_status=row.new_status,
-            request_id=row.request_id,
-            idempotency_key=row.idempotency_key,
-            detail=orjson.loads(row.detail) if row.detail else None,
+            id=event.id,
+            occurred_at=event.occurred_at,
+            actor_kind=event.actor_kind,
+            actor_id=event.actor_id,
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            customer_id=event.customer_id,
+            promotion_id=event.promotion_id,
+            old_status=event.old_status,
+            new_status=event.new_status,
+            request_id=event.request_id,
+            idempotency_key=event.idempotency_key,
+            detail=event.detail,
         )
 
 

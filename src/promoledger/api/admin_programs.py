@@ -50,14 +50,14 @@ async def create_program(
 
 @router.get("/programs", response_model=ProgramList)
 def list_programs(principal: ConfigRead, runtime: RuntimeDep) -> OrjsonResponse:
-    rows = programs.list_programs(runtime.uow, org_id=principal.org_id)
-    return json_response(ProgramList(programs=[ProgramPublic.from_row(r) for r in rows]).wire())
+    found = programs.list_programs(runtime.uow, org_id=principal.org_id)
+    return json_response(ProgramList(programs=[ProgramPublic.of(p) for p in found]).wire())
 
 
 @router.get("/programs/{program_id}", response_model=ProgramPublic)
 def get_program(program_id: PathId, principal: ConfigRead, runtime: RuntimeDep) -> OrjsonResponse:
-    row = programs.get_program(runtime.uow, org_id=principal.org_id, program_id=program_id)
-    return json_response(ProgramPublic.from_row(row).wire())
+    program = programs.get_program(runtime.uow, org_id=principal.org_id, program_id=program_id)
+    return json_response(ProgramPublic.of(program).wire())
 
 
 @router.post("/programs/{program_id}/promotions", status_code=201, response_model=PromotionPublic)
@@ -75,7 +75,7 @@ async def create_promotion(
         run=lambda uow, ctx: promotions.create_promotion(
             uow, ctx, program_id=program_id, **body.service_args()
         ),
-        render=lambda row: (201, PromotionPublic.from_row(row).wire()),
+        render=lambda promotion: (201, PromotionPublic.of(promotion).wire()),
     )
 
 
@@ -83,18 +83,18 @@ async def create_promotion(
 def list_promotions(
     program_id: PathId, principal: ConfigRead, runtime: RuntimeDep
 ) -> OrjsonResponse:
-    rows = promotions.list_promotions(runtime.uow, org_id=principal.org_id, program_id=program_id)
-    return json_response(
-        PromotionList(promotions=[PromotionPublic.from_row(r) for r in rows]).wire()
-    )
+    found = promotions.list_promotions(runtime.uow, org_id=principal.org_id, program_id=program_id)
+    return json_response(PromotionList(promotions=[PromotionPublic.of(p) for p in found]).wire())
 
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionPublic)
 def get_promotion(
     promotion_id: PathId, principal: ConfigRead, runtime: RuntimeDep
 ) -> OrjsonResponse:
-    row = promotions.get_promotion(runtime.uow, org_id=principal.org_id, promotion_id=promotion_id)
-    return json_response(PromotionPublic.from_row(row).wire())
+    promotion = promotions.get_promotion(
+        runtime.uow, org_id=principal.org_id, promotion_id=promotion_id
+    )
+    return json_response(PromotionPublic.of(promotion).wire())
 
 
 @router.patch("/promotions/{promotion_id}", response_model=PromotionPublic)
@@ -112,5 +112,5 @@ async def update_promotion(
         run=lambda uow, ctx: promotions.update_promotion(
             uow, ctx, promotion_id=promotion_id, changes=body.changes()
         ),
-        render=lambda row: (200, PromotionPublic.from_row(row).wire()),
+        render=lambda promotion: (200, PromotionPublic.of(promotion).wire()),
     )

@@ -3,8 +3,9 @@
 This module holds the shared bases and the program and promotion models; customers, their
 ledger and the audit trail are in ``admin_customer_schemas``.
 
-Shapes are checked here (types, lengths, counts); the rules that need the database or span
-fields (limits, date order, duplicate identifiers) live in the services, so the CLI gets them too.
+Shapes are checked here (types, lengths, counts); the rules that span fields (limits, date
+order) live in ``domain.promotions`` and those that need the database (duplicate identifiers) in
+the services, so every caller of the services gets them too.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Row
 
+from promoledger.domain.programs import Program
+from promoledger.domain.promotions import ExpirySpec, Promotion
 from promoledger.domain.vocabulary import ExpiryRule
 from promoledger.services.programs import CreatedProgram
-from promoledger.services.promotions import ExpirySpec, expiry_of
 
 MAX_ID = 2**63 - 1
 MAX_PROMOTIONS_INLINE = 50
@@ -69,29 +70,33 @@ class ProgramCreate(AdminIn):
     )
 
 
-class ProgramPublic(AdminOut):
+class ProgramProfile(AdminOut):
+    """What every program answer starts with."""
+
     id: int
     name: str
     created_at: datetime
 
+
+class ProgramPublic(ProgramProfile):
     @classmethod
-    def from_row(cls, row: Row[Any]) -> ProgramPublic:
-        return cls(id=row.id, name=row.name, created_at=row.created_at)
+    def of(cls, program: Program) -> ProgramPublic:
+        return cls(id=program.id, name=program.name, created_at=program.created_at)
 
 
-class ProgramCreated(ProgramPublic):
+class ProgramCreated(ProgramProfile):
     """A new program and the promotions created with it (in request order)."""
 
     promotions: list[PromotionPublic]
 
     @classmethod
     def of(cls, created: CreatedProgram) -> ProgramCreated:
-        row = created.program
+        program = created.program
         return cls(
-            id=row.id,
-            name=row.name,
-            created_at=row.created_at,
-            promotions=[PromotionPublic.from_row(p) for p in created.promotions],
+            id=program.id,
+            name=program.name,
+            created_at=program.created_at,
+            promotions=[PromotionPublic.of(p) for p in created.promotions],
         )
 
 
@@ -225,28 +230,29 @@ class PromotionPublic(AdminOut):
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> PromotionPublic:
+    def of(cls, promotion: Promotion) -> PromotionPublic:
+        p = promotion
+        assert p.created_at is not None  # full rows: store.promotions.promotion_of
+        assert p.updated_at is not None
         return cls(
-            id=row.id,
-            program_id=row.program_id,
-            identifier=row.identifier,
-            name=row.name,
-            type=row.type,
-            active=row.active,
-            start_date=row.start_date,
-            end_date=row.end_date,
+            id=p.id,
+            program_id=p.program_id,
+            identifier=p.identifier,
+            name=p.name,
+            type=p.type.value,
+            active=p.active,
+            start_date=p.start_date,
+            end_date=p.end_date,
             limits=LimitsPublic(
-                enrolments_per_customer=row.enrolments_per_customer,
-                earns_per_customer=row.earns_per_customer,
+                enrolments_per_customer=p.enrolments_per_customer,
+                earns_per_customer=p.earns_per_customer,
             ),
             expiry=ExpiryPublic(
-                enrolment=ExpiryRulePublic.of(
-                    expiry_of(row.enrolment_expiry, row.enrolment_expiry_days)
-                ),
-                earn=ExpiryRulePublic.of(expiry_of(row.earn_expiry, row.earn_expiry_days)),
+                enrolment=ExpiryRulePublic.of(p.enrolment_expiry_spec),
+                earn=ExpiryRulePublic.of(p.earn_expiry_spec),
             ),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
         )
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Row
-
+from promoledger.domain.audit import AuditEvent
 from promoledger.domain.errors import VALIDATION, Invalid
 from promoledger.store import audit as store
 from promoledger.store.uow import UnitOfWork
@@ -18,7 +16,7 @@ MAX_PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class AuditPage:
-    events: list[Row[Any]]
+    events: list[AuditEvent]
     next_cursor: str | None  # pass back as ``cursor`` for the next (older) page; None at the end
 
 
@@ -43,20 +41,18 @@ def list_events(
             raise Invalid(VALIDATION, detail="since is out of range", field="since") from exc
     with uow.read() as conn:
         # One row more than asked tells whether another page exists without a count query.
-        rows = list(
-            store.query(
-                conn,
-                org_id=org_id,
-                customer_id=customer_id,
-                promotion_id=promotion_id,
-                action=action,
-                since=since,
-                before_id=before_id,
-                limit=limit + 1,
-            )
+        found = store.query(
+            conn,
+            org_id=org_id,
+            customer_id=customer_id,
+            promotion_id=promotion_id,
+            action=action,
+            since=since,
+            before_id=before_id,
+            limit=limit + 1,
         )
-    more = len(rows) > limit
-    events = rows[:limit]
+    more = len(found) > limit
+    events = found[:limit]
     return AuditPage(events, str(events[-1].id) if more and events else None)
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.domain.context import Context
+from promoledger.domain.customers import Customer
 from promoledger.domain.errors import DUPLICATE, VALIDATION, Conflict, Invalid, NotFound
 from promoledger.domain.ledger import LedgerRecord
+from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import parse_source
 from promoledger.store import audit
 from promoledger.store import customers as store
@@ -58,14 +59,14 @@ class CreatedCustomer:
 class PromotionLedger:
     """One promotion's records for one customer."""
 
-    promotion: Row[Any]
+    promotion: Promotion
     enrolments: list[LedgerRecord] = field(default_factory=list)
     earns: list[LedgerRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerView:
-    customer: Row[Any]
+    customer: Customer
     sources: list[str]
     program_ids: list[int]
     promotions: list[PromotionLedger]
@@ -178,7 +179,7 @@ def get_customer(uow: UnitOfWork, *, org_id: int, customer_id: int) -> CustomerV
         enrolments, earns = store.ledger_of(conn, customer_id)
         promotion_ids = {r.promotion_id for r in (*enrolments, *earns) if r.promotion_id}
         promotions = promotion_store.by_ids(conn, org_id=org_id, promotion_ids=promotion_ids)
-    ledgers = {int(p.id): PromotionLedger(p) for p in promotions}
+    ledgers = {p.id: PromotionLedger(p) for p in promotions}
     for record in enrolments:
         ledgers[record.promotion_id or 0].enrolments.append(record)
     for record in earns:

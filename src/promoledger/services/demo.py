@@ -15,12 +15,11 @@ import orjson
 
 from promoledger.domain.bulk import BulkAction, BulkRequest, CustomerEntry, PromotionRef
 from promoledger.domain.context import Context
-from promoledger.domain.promotions import Promotion
+from promoledger.domain.promotions import ExpirySpec, Promotion
 from promoledger.domain.vocabulary import CredentialKind, ExpiryRule, IdentifierName, PromotionType
 from promoledger.services import credentials, customers, enrol_earn, programs
 from promoledger.services.auth import hash_secret, md5_hex
 from promoledger.services.customers import NewCustomer
-from promoledger.services.promotions import ExpirySpec
 from promoledger.store import audit, seed
 from promoledger.store import credentials as credential_store
 from promoledger.store import promotions as promotion_store
@@ -119,8 +118,8 @@ def describe(uow: UnitOfWork) -> Demo | None:
         mobile = seed.first_mobile(conn, org_id)
         if program_id is None or mobile is None:
             return None
-        rows = promotion_store.list_for_program(conn, org_id=org_id, program_id=program_id)
-    found = {r.identifier: _promotion(r) for r in rows}
+        promotions = promotion_store.list_for_program(conn, org_id=org_id, program_id=program_id)
+    found = {p.identifier: _promotion(p) for p in promotions}
     if ENROL_AND_ISSUE_IDENTIFIER not in found or DIRECT_ISSUE_IDENTIFIER not in found:
         return None
     return Demo(
@@ -157,7 +156,7 @@ def _create(uow: UnitOfWork) -> Demo:
             },
         ],
     )
-    program_id = int(created.program.id)
+    program_id = created.program.id
     welcome, instant = created.promotions
     made = customers.create_customers(
         uow,
@@ -174,9 +173,7 @@ def _create(uow: UnitOfWork) -> Demo:
         ],
     )
     ids = [c.id for c in made]
-    _seed_ledger(
-        uow, ctx, Promotion.from_row(welcome), Promotion.from_row(instant), customer_ids=ids
-    )
+    _seed_ledger(uow, ctx, welcome, instant, customer_ids=ids)
     return Demo(
         created=True,
         org_id=org_id,
@@ -257,8 +254,8 @@ def _seed_ledger(
             raise RuntimeError(f"demo {action} did not apply cleanly: {failed[0]}")
 
 
-def _promotion(row: Any) -> DemoPromotion:
-    return DemoPromotion(int(row.id), row.identifier, row.name, row.type)
+def _promotion(p: Promotion) -> DemoPromotion:
+    return DemoPromotion(p.id, p.identifier, p.name, p.type.value)
 
 
 def _promotion_json(p: DemoPromotion) -> dict[str, Any]:

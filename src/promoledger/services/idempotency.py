@@ -88,14 +88,15 @@ def begin(
             expires_at=now + ttl,
         ):
             return claim
-        row = store.get(conn, credential_id, key)
-    if row is None:  # released between our two statements; the client may simply retry
+        held = store.get(conn, credential_id, key)
+    if held is None:  # released between our two statements; the client may simply retry
         raise IdempotencyInFlight()
-    if row.request_hash != fingerprint:
+    if held.request_hash != fingerprint:
         raise IdempotencyMismatch()
-    if row.state != "DONE":
+    if held.answer is None:
         raise IdempotencyInFlight()
-    return Replay(status=int(row.response_status), body=bytes(row.response_body))
+    status, body = held.answer
+    return Replay(status=status, body=body)
 
 
 @dataclass(slots=True)

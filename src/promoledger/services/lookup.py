@@ -21,7 +21,6 @@ from promoledger.domain.lookup import (
     customer_promotion,
     matches,
 )
-from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import IdentifierName, Source, source_matches
 from promoledger.store import lookup as store
 from promoledger.store.customers import sources_of
@@ -66,10 +65,7 @@ def promotion_data(
             customer_id = None
         if customer_id is None:
             raise RequestRejected(E.CUSTOMER_NOT_FOUND)
-        promotions = [
-            Promotion.from_row(r)
-            for r in store.member_promotions(conn, org_id=org_id, customer_id=customer_id)
-        ]
+        promotions = store.member_promotions(conn, org_id=org_id, customer_id=customer_id)
         enrolment_rows, earn_rows = store.records_of(
             conn, customer_id=customer_id, promotion_ids=[p.id for p in promotions]
         )

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from promoledger.domain.context import Context
 from promoledger.domain.errors import NotFound
 from promoledger.domain.names import clean_name
+from promoledger.domain.programs import Program
+from promoledger.domain.promotions import Promotion
 from promoledger.services.promotions import add_promotion
 from promoledger.store import audit
 from promoledger.store import programs as store
@@ -20,8 +22,8 @@ from promoledger.store.uow import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class CreatedProgram:
-    program: Row[Any]
-    promotions: list[Row[Any]]
+    program: Program
+    promotions: list[Promotion]
 
 
 def create_program(
@@ -36,27 +38,28 @@ def create_program(
     cleaned = clean_name(name)
 
     def work(conn: Connection) -> CreatedProgram:
-        row = store.insert_program(conn, org_id=org_id, name=cleaned, now=utcnow())
+        program = store.insert_program(conn, org_id=org_id, name=cleaned, now=utcnow())
         audit.record(
             conn,
             ctx,
-            [audit.Change("PROGRAM_CREATED", "PROGRAM", int(row.id), detail={"name": cleaned})],
+            [audit.Change("PROGRAM_CREATED", "PROGRAM", program.id, detail={"name": cleaned})],
         )
         return CreatedProgram(
-            row, [add_promotion(conn, ctx, program_id=int(row.id), **spec) for spec in promotions]
+            program,
+            [add_promotion(conn, ctx, program_id=program.id, **spec) for spec in promotions],
         )
 
     return uow.apply(work, dry_run=ctx.dry_run)
 
 
-def get_program(uow: UnitOfWork, *, org_id: int, program_id: int) -> Row[Any]:
+def get_program(uow: UnitOfWork, *, org_id: int, program_id: int) -> Program:
     with uow.read() as conn:
-        row = store.get_program(conn, org_id=org_id, program_id=program_id)
-    if row is None:
+        program = store.get_program(conn, org_id=org_id, program_id=program_id)
+    if program is None:
         raise NotFound("program")
-    return row
+    return program
 
 
-def list_programs(uow: UnitOfWork, *, org_id: int) -> list[Row[Any]]:
+def list_programs(uow: UnitOfWork, *, org_id: int) -> list[Program]:
     with uow.read() as conn:
         return store.list_programs(conn, org_id=org_id)

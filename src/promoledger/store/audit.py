@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, Row, and_, select
 
+from promoledger.domain.audit import AuditEvent
 from promoledger.store import driver
 from promoledger.store.tables import audit_events
 from promoledger.store.types import utcnow
@@ -108,7 +109,7 @@ def query(
     since: datetime | None = None,
     before_id: int | None = None,
     limit: int = 50,
-) -> Sequence[Row[Any]]:
+) -> list[AuditEvent]:
     """Newest first; ``before_id`` is the keyset cursor (the last id of the previous page)."""
     conds = [audit_events.c.org_id == org_id]
     if customer_id is not None:
@@ -122,4 +123,24 @@ def query(
     if before_id is not None:
         conds.append(audit_events.c.id < before_id)
     stmt = select(audit_events).where(and_(*conds)).order_by(audit_events.c.id.desc()).limit(limit)
-    return conn.execute(stmt).all()
+    return [event_of(row) for row in conn.execute(stmt)]
+
+
+def event_of(row: Row[Any]) -> AuditEvent:
+    return AuditEvent(
+        id=int(row.id),
+        occurred_at=row.occurred_at,
+        org_id=row.org_id,
+        actor_kind=row.actor_kind,
+        actor_id=row.actor_id,
+        action=row.action,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        customer_id=row.customer_id,
+        promotion_id=row.promotion_id,
+        old_status=row.old_status,
+        new_status=row.new_status,
+        request_id=row.request_id,
+        idempotency_key=row.idempotency_key,
+        detail=orjson.loads(row.detail) if row.detail else None,
+    )

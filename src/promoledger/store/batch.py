@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from promoledger.domain.promotions import Promotion
-from promoledger.domain.vocabulary import ExpiryRule, IdentifierName, PromotionType
+from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store import driver
-from promoledger.store.tables import customers
+from promoledger.store.promotions import promotion_of
+from promoledger.store.tables import customers, promotions
 from promoledger.store.types import storable
 
 _KEY_COLUMN = {
@@ -20,11 +22,8 @@ _KEY_COLUMN = {
 }
 
 
-_PROMOTION_COLUMNS = (
-    "id, org_id, program_id, identifier, name, type, active, start_date, end_date, "
-    "enrolments_per_customer, earns_per_customer, enrolment_expiry, enrolment_expiry_days, "
-    "earn_expiry, earn_expiry_days"
-)
+_PROMOTION_COLUMN_NAMES = tuple(c.name for c in promotions.columns)
+_PROMOTION_COLUMNS = ", ".join(_PROMOTION_COLUMN_NAMES)
 
 
 def _program_and_promotion(by_id: bool, by_identifier: bool) -> driver.Sql:
@@ -72,27 +71,10 @@ def program_and_promotion(
     found = rows[0]
     if found[1] is None:
         return True, None
-    (
-        pid, org, program, ident, name, kind, active, start, end,
-        enrolments, earns, enrolment_expiry, enrolment_days, earn_expiry, earn_days,
-    ) = found[1:]  # fmt: skip
-    return True, Promotion(
-        id=pid,
-        org_id=org,
-        program_id=program,
-        identifier=ident,
-        name=name,
-        type=PromotionType(kind),
-        active=bool(active),
-        start_date=driver.read_time(start),
-        end_date=driver.read_time(end),
-        enrolments_per_customer=enrolments,
-        earns_per_customer=earns,
-        enrolment_expiry=ExpiryRule(enrolment_expiry) if enrolment_expiry else None,
-        enrolment_expiry_days=enrolment_days,
-        earn_expiry=ExpiryRule(earn_expiry) if earn_expiry else None,
-        earn_expiry_days=earn_days,
-    )
+    values = dict(zip(_PROMOTION_COLUMN_NAMES, found[1:], strict=True))
+    for column in ("start_date", "end_date", "created_at", "updated_at"):
+        values[column] = driver.read_time(values[column])
+    return True, promotion_of(SimpleNamespace(**values))
 
 
 def _members(column: str, by_org: bool, lock: bool) -> driver.Sql:

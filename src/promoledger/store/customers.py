@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select
 
+from promoledger.domain.customers import Customer
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.store.ledger import record_of
 from promoledger.store.tables import (
@@ -67,9 +68,21 @@ def insert_memberships(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> N
         conn.execute(insert(program_members), list(rows))
 
 
-def get_customer(conn: Connection, *, org_id: int, customer_id: int) -> Row[Any] | None:
+def customer_of(row: Row[Any]) -> Customer:
+    return Customer(
+        id=int(row.id),
+        org_id=int(row.org_id),
+        mobile=row.mobile,
+        email=row.email,
+        external_id=row.external_id,
+        created_at=row.created_at,
+    )
+
+
+def get_customer(conn: Connection, *, org_id: int, customer_id: int) -> Customer | None:
     stmt = select(customers).where(customers.c.id == customer_id, customers.c.org_id == org_id)
-    return conn.execute(stmt).first()
+    row = conn.execute(stmt).first()
+    return None if row is None else customer_of(row)
 
 
 def sources_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[str]]:

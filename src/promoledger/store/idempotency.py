@@ -7,18 +7,34 @@ the stale window) can neither overwrite the new owner's answer nor commit its ow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.store.tables import idempotency_keys as keys
 
 
-def get(conn: Connection, credential_id: int, key: str) -> Row[Any] | None:
-    stmt = select(keys).where(keys.c.credential_id == credential_id, keys.c.key == key)
-    return conn.execute(stmt).first()
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """A key as someone else left it: the fingerprint of the request that holds it, and the
+    (status, body) answer once that request is DONE (None while it is still RUNNING)."""
+
+    request_hash: str
+    answer: tuple[int, bytes] | None
+
+
+def get(conn: Connection, credential_id: int, key: str) -> StoredAnswer | None:
+    stmt = select(
+        keys.c.request_hash, keys.c.state, keys.c.response_status, keys.c.response_body
+    ).where(keys.c.credential_id == credential_id, keys.c.key == key)
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    done = row.state == "DONE"
+    answer = (int(row.response_status), bytes(row.response_body)) if done else None
+    return StoredAnswer(row.request_hash, answer)
 
 
 def claim(

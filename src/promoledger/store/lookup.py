@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from promoledger.domain.ledger import LedgerRecord
+from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.ledger import record_of
+from promoledger.store.promotions import promotion_of
 from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
 from promoledger.store.types import storable
 
@@ -32,7 +34,7 @@ def find_customer(
     return None if found is None else int(found)
 
 
-def member_promotions(conn: Connection, *, org_id: int, customer_id: int) -> list[Row[Any]]:
+def member_promotions(conn: Connection, *, org_id: int, customer_id: int) -> list[Promotion]:
     """Every promotion of every program the customer belongs to, in id order."""
     programs = select(program_members.c.program_id).where(
         program_members.c.customer_id == customer_id
@@ -42,7 +44,7 @@ def member_promotions(conn: Connection, *, org_id: int, customer_id: int) -> lis
         .where(promotions.c.org_id == org_id, promotions.c.program_id.in_(programs))
         .order_by(promotions.c.id)
     )
-    return list(conn.execute(stmt).all())
+    return [promotion_of(row) for row in conn.execute(stmt)]
 
 
 def records_of(
