@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hashlib
 import json
 import os
@@ -38,11 +37,14 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from sqlalchemy import Engine, bindparam, insert, select, text
+from sqlalchemy import Engine, insert, select, text
 
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from promoledger.store.engine import build_engine, is_sqlite
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ceiling
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMOLEDGER = str(Path(sys.executable).parent / "promoledger")
@@ -298,26 +300,33 @@ def process_cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def random_batches(ids: list[int], batch: int, seed: int) -> list[list[int]]:
+    """Batches of `batch` customers drawn in random order, as real revoke batches are: ids in
+    order would let every batch touch neighbouring rows (and flatter every figure)."""
+    shuffled = random.Random(seed).sample(ids, len(ids))
+    return [shuffled[i : i + batch] for i in range(0, len(shuffled), batch)]
+
+
 def bulk_bodies(
     ids: list[int], program_id: int, promotion_id: int, action: str | None, batch: int
 ) -> list[dict[str, Any]]:
-    """Batches of `batch` customers drawn in random order (a fixed seed per call), as real
-    revoke batches are: ids in order would let every batch touch neighbouring rows."""
-    ids = random.Random(len(ids) * 7919 + promotion_id).sample(ids, len(ids))
+    """One Capillary bulk body per random batch (the seed follows the phase's action)."""
     bodies = []
-    for i in range(0, len(ids), batch):
+    for chunk in random_batches(ids, batch, seed=_seed(action)):
         body: dict[str, Any] = {
             "type": "CUSTOMER",
             "promotionDetails": {"programId": program_id, "promotionId": promotion_id},
             "identifierName": "id",
-            "customers": [
-                {"identifierValue": str(c), "source": "INSTORE"} for c in ids[i : i + batch]
-            ],
+            "customers": [{"identifierValue": str(c), "source": "INSTORE"} for c in chunk],
         }
         if action:
             body["bulkAction"] = action
         bodies.append(body)
     return bodies
+
+
+def _seed(action: str | None) -> int:
+    return sum(map(ord, action or "DIRECT"))
 
 
 # --- setup through the public APIs -----------------------------------------------------------
@@ -415,92 +424,25 @@ def seed_ledger_sql(
         )
 
 
-def ceiling(
-    url: str,
-    org_id: int,
-    program_id: int,
-    promotion_id: int,
-    ids: list[int],
-    clients: int,
-    batch: int,
-) -> Phase:
-    """Per 100 customers, one transaction: look up, conditional UPDATE … RETURNING, audit insert.
-
-    Each customer holds two ACTIVE earns, as after the main run's two EARN phases, so the
-    ceiling revokes exactly as many earns as promoledger's REVOKE_EARN phase does.
-    """
-    engine = build_engine(Settings(database_url=url, db_pool_size=clients))
-    seed_ledger_sql(engine, org_id, promotion_id, ids, earns_each=2)
-    sqlite = is_sqlite(engine)
-    batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
-    lookup = text(
-        "SELECT c.id, c.org_id FROM customers c JOIN program_members m ON m.customer_id = c.id "
-        "AND m.program_id = :program WHERE c.id IN :ids ORDER BY c.id"
-        + ("" if sqlite else " FOR UPDATE OF c")
-    ).bindparams(_expanding("ids"))
-    revoke = text(
-        "UPDATE earns SET status = 'REVOKED', ended_at = :now, ended_by = 'bench', "
-        "ended_request_id = :rid WHERE promotion_id = :promo AND customer_id IN :ids "
-        "AND status = 'ACTIVE' RETURNING id, customer_id"
-    ).bindparams(_expanding("ids"))
-    latencies: list[float] = []
-    lock = threading.Lock()
-    writer: Any = threading.Lock() if sqlite else contextlib.nullcontext()
-    queue = iter(batches)
-
-    def worker() -> None:
-        while True:
-            with lock:
-                chunk = next(queue, None)
-            if chunk is None:
-                return
-            started = time.perf_counter()
-            now = datetime.now(UTC)
-            # SQLite: writers queue on a lock in-process, as promoledger's unit of work does,
-            # so the ceiling is not dragged down by SQLite's sleeping busy handler.
-            with writer, engine.begin() as conn:
-                found = [
-                    r.id
-                    for r in conn.execute(lookup, {"program": program_id, "ids": chunk})
-                    if r.org_id == org_id
-                ]
-                rows = conn.execute(
-                    revoke, {"now": now, "rid": "bench", "promo": promotion_id, "ids": found}
-                ).all()
-                conn.execute(
-                    insert(t.audit_events),
-                    [
-                        {
-                            "occurred_at": now,
-                            "org_id": org_id,
-                            "actor_kind": "TILL",
-                            "actor_id": 1,
-                            "action": "REVOKE_EARN",
-                            "entity_type": "EARN",
-                            "entity_id": r.id,
-                            "customer_id": r.customer_id,
-                            "promotion_id": promotion_id,
-                            "old_status": "ACTIVE",
-                            "new_status": "REVOKED",
-                            "request_id": "bench",
-                        }
-                        for r in rows
-                    ],
-                )
-            with lock:
-                latencies.append((time.perf_counter() - started) * 1000)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result()
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return Phase("ceiling: raw SQL REVOKE_EARN", len(ids), len(batches), seconds, latencies)
-
-
-def _expanding(name: str) -> Any:
-    return bindparam(name, expanding=True)
+def ceilings(url: str, s: Setup, promo: int, batch: int) -> list[Phase]:
+    """Each phase's work in plain SQL on the same customers and random batches (bench/ceiling)."""
+    plan = [
+        ("ENROL", "ENROL"),
+        ("EARN (1st)", "EARN"),
+        ("EARN (2nd)", "EARN"),
+        ("REVOKE_EARN", "REVOKE_EARN"),
+        ("REVOKE_ENROL", "REVOKE_ENROL"),
+    ]
+    phases = []
+    for name, action in plan:
+        batches = random_batches(s.customer_ids, batch, seed=_seed(action))
+        seconds, latencies = ceiling.run(
+            url, ceiling.PHASES[action], s.org_id, s.program_id, promo, batches
+        )
+        phases.append(
+            Phase(f"ceiling {name}", len(s.customer_ids), len(batches), seconds, latencies)
+        )
+    return phases
 
 
 # --- the runs --------------------------------------------------------------------------------
@@ -536,14 +478,22 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                 run("REVOKE_EARN", REVOKE, "REVOKE_EARN"),
                 run("REVOKE_ENROL", REVOKE, "REVOKE_ENROL"),
             ]
-            for phase in phases:
-                print(phase.row())
-            roof = ceiling(
-                url, s.org_id, s.program_id, ceiling_promo, s.customer_ids, args.clients, args.batch
+            roofs = ceilings(url, s, ceiling_promo, args.batch)
+            print("  phase                             HTTP cust/s  ceiling cust/s   ratio")
+            ratios = {}
+            for phase, roof in zip(phases, roofs, strict=True):
+                ratio = phase.per_second / roof.per_second if roof.per_second else 0.0
+                ratios[phase.name] = round(ratio, 3)
+                print(
+                    f"  {phase.name:<28} {phase.per_second:>12,.0f} {roof.per_second:>15,.0f}"
+                    f" {ratio:>8.2f}"
+                )
+            ratio = ratios["REVOKE_EARN"]
+            revoke = phases[3]
+            print(
+                f"  REVOKE_EARN / ceiling = {ratio:.2f}   p99 {revoke.pct(0.99):.1f} ms   "
+                f"server CPU {revoke.server_cpu_ms:.1f} ms per 100-customer request"
             )
-            print(roof.row())
-            ratio = phases[3].per_second / roof.per_second if roof.per_second else 0.0
-            print(f"  REVOKE_EARN / ceiling = {ratio:.0%}")
             auth = auth_compare(server, s, args) if args.auth_compare else None
             peak = server.peak_rss_mb()
             print(f"  peak server memory (VmHWM): {peak:.0f} MB")
@@ -552,8 +502,9 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "database": args.database,
         "phases": [p.summary() for p in phases],
-        "ceiling": roof.summary(),
-        "revoke_earn_ratio": round(ratio, 3),
+        "ceilings": [r.summary() for r in roofs],
+        "ratios": ratios,
+        "revoke_earn_ratio": ratio,
         "auth": auth,
         "peak_rss_mb": round(peak),
     }

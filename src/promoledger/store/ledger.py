@@ -1,8 +1,10 @@
 """Reads of the ledger (enrolments and earns) shared by every bulk use case, and expiry.
 
-Each function is one statement for the whole batch, served by the
-(promotion_id, customer_id, status) indexes: O(batch), never O(table). Only the columns the
-rules need are read: decoding timestamps nobody looks at was a measurable share of a request.
+Each function is one statement for the whole batch: the reads are served by the
+(customer_id, promotion_id, status) indexes — customer first, so a batch probes its customers
+whatever the size of the promotion (PostgreSQL on stale statistics walked a whole promotion
+through a promotion-first index) — and the UPDATE goes by primary key: O(batch), never
+O(table). Only the columns the rules need are read.
 """
 
 from __future__ import annotations
