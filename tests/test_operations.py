@@ -130,14 +130,16 @@ def test_one_access_line_per_request_without_secrets(
     for formatter in (TextFormatter(), JsonFormatter()):
         line = formatter.format(record)
         assert till.headers["Authorization"].split()[1] not in line
-        assert "Authorization" not in line and till.secret not in line
+        assert "Authorization" not in line
+        assert till.secret not in line
     parsed = orjson.loads(JsonFormatter().format(record))
-    assert parsed["logger"] == ACCESS and parsed["status"] == 200 and parsed["org"] == org
+    assert (parsed["logger"], parsed["status"], parsed["org"]) == (ACCESS, 200, org)
 
 
 def test_database_password_is_masked_in_logs() -> None:
     masked = mask_url("postgresql://app:hunter2@db:5432/promoledger")
-    assert "hunter2" not in masked and "app" in masked
+    assert "hunter2" not in masked
+    assert masked.startswith("postgresql://app:***@db")
 
 
 def test_no_redirect_builds_a_location_from_the_host_header(world: World) -> None:

@@ -37,8 +37,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def _connect(server: Server) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=GENEROUS)
-    return sock
+    return socket.create_connection(("127.0.0.1", server.port), timeout=GENEROUS)
 
 
 def _read_all(sock: socket.socket) -> bytes:
@@ -66,13 +65,17 @@ def test_a_few_kb_of_headers_pass_and_tens_of_kb_get_431(server: Server) -> None
 def test_a_streamed_huge_header_is_cut_off_early(server: Server) -> None:
     """The reviewer's 200 MB header: refused after the first tens of KB, not buffered."""
     sent = 0
+    refused = False
     with _connect(server) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
         chunk = b"a" * 65536
-        with pytest.raises(OSError):  # the server closes on us long before 200 MB
+        try:
             while sent < 200 * 1024 * 1024:
                 sock.sendall(chunk)
                 sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            refused = True  # the server closed on us
+    assert refused
     assert sent < 64 * 1024 * 1024
     assert httpx2.get(f"{server.url}/healthz", timeout=GENEROUS).status_code == 200
 
@@ -90,11 +93,14 @@ def test_a_slow_header_is_closed_after_the_deadline(server: Server) -> None:
     with _connect(server) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")
         started = time.monotonic()
-        with pytest.raises(OSError):
+        closed = False
+        try:
             while time.monotonic() - started < GENEROUS:
                 sock.sendall(b"X-Slow: 1\r\n")
                 time.sleep(DEADLINE / 10)
-        assert time.monotonic() - started < GENEROUS
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        assert closed
 
 
 def test_a_slow_body_is_closed_after_the_deadline(server: Server) -> None:
