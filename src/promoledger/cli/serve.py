@@ -168,5 +168,7 @@ def _run(
             Multiprocess(config, sockets=[sock]).run()  # type: ignore[list-item]
         else:
             uvicorn.Server(config).run(sockets=[sock])  # type: ignore[list-item]
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it has already handled by shutting down
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
