@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./promoledger.db"
 ENV_PREFIX = "PROMOLEDGER_"
@@ -121,6 +123,17 @@ class Settings(BaseSettings):
         ge=1,
         description="On SIGTERM or Ctrl-C, how long requests in flight get to finish.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///path or postgresql://...)") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"{backend} is not supported (sqlite:///path or postgresql://...)")
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
