@@ -9,7 +9,6 @@ whichever worker answers it, sums them all.
 from __future__ import annotations
 
 import os
-from collections import Counter as Tally
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
@@ -82,17 +81,3 @@ class Metrics:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-
-
-def tally_entries(endpoint: str, action: str, entries: Iterable[object]) -> Tally[BulkKey]:
-    """Count a bulk envelope's ``response`` entries by outcome and (first) error code."""
-    tally: Tally[BulkKey] = Tally()
-    for entry in entries:
-        errors = entry.get("errors") if isinstance(entry, dict) else None
-        if errors:
-            first = errors[0]
-            code = str(first.get("code", "")) if isinstance(first, dict) else ""
-            tally[(endpoint, action, "failure", code)] += 1
-        else:
-            tally[(endpoint, action, "success", "0")] += 1
-    return tally
