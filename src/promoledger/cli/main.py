@@ -15,7 +15,7 @@ from promoledger.cli import credentials, db, demo, orgs, serve
 from promoledger.cli.common import State
 from promoledger.observability.logs import mask_url
 from promoledger.observability.startup import EXIT_STARTUP, StartupError, settings_problem
-from promoledger.settings import unknown_variables
+from promoledger.settings import DEFAULT_DATABASE_URL, unknown_variables
 
 app = typer.Typer(
     name="promoledger",
@@ -69,7 +69,15 @@ def _warn_unknown_variables() -> None:
 
 
 def _database() -> str:
-    return mask_url(os.environ.get("PROMOLEDGER_DATABASE_URL", "sqlite:///./promoledger.db"))
+    """The database URL this run used (``--database-url`` wins over the environment), masked."""
+    url = os.environ.get("PROMOLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL)
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--database-url" and i + 1 < len(args):
+            url = args[i + 1]
+        elif arg.startswith("--database-url="):
+            url = arg.partition("=")[2]
+    return mask_url(url)
 
 
 def _first_line(exc: BaseException) -> str:
