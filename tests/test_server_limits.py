@@ -114,10 +114,11 @@ def test_a_slow_body_is_closed_after_the_deadline(server: Server) -> None:
 
 
 def test_open_connections_are_capped_and_the_server_recovers(server: Server) -> None:
-    held = [_connect(server) for _ in range(CAP)]
+    held: list[socket.socket] = []
     try:
-        # Wait until the server has accepted them all (each is answered 408 if it is too slow).
-        for sock in held:
+        for _ in range(CAP):  # each sends its request at once (a silent one would get 408)
+            sock = _connect(server)
+            held.append(sock)
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             assert sock.recv(100).startswith(b"HTTP/1.1 200")
         with _connect(server) as extra:
