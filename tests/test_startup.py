@@ -60,6 +60,12 @@ def test_a_sqlite_path_typo_is_refused_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "promoledgr.db").exists()
 
 
+def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path) -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        line = _one_line_error(_run("serve", cwd=tmp_path, PROMOLEDGER_DATABASE_URL=url))
+        assert "in-memory" in line
+
+
 def test_a_missing_directory_or_unwritable_path_is_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no/such/dir/promoledger.db"
     assert "no/such/dir" in _one_line_error(

@@ -42,6 +42,11 @@ def check_sqlite_file(url: str, *, create: bool) -> None:
     client as 401s) unless asked to create it; refuse one the process cannot write."""
     path = sqlite_path(url)
     if path is None:
+        if make_url(url).get_backend_name() == "sqlite":
+            raise StartupError(
+                f"{mask_url(url)} is an in-memory SQLite database: every connection would see "
+                "its own empty one; give a file (PROMOLEDGER_DATABASE_URL=sqlite:///path)"
+            )
         return
     folder = path.parent if str(path.parent) else Path()
     if not folder.is_dir():
