@@ -121,8 +121,14 @@ def _migrate(settings: Settings) -> str | None:
 
 
 def _limits(settings: Settings) -> Limits:
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     most = settings.max_connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = most + _SPARE_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        # The soft limit is often 1024; raise it as far as the hard limit allows.
+        raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
     if soft != resource.RLIM_INFINITY and most > soft - _SPARE_DESCRIPTORS:
         most = max(1, soft - _SPARE_DESCRIPTORS)
         log.warning(
