@@ -155,7 +155,7 @@ def test_demo_again_points_the_till_at_the_new_org(
     database_url: str, world: World, client: TestClient
 ) -> None:
     first = _demo(database_url)
-    second = _demo(database_url)
+    second = _demo(database_url, "--new-org")
     assert second["created"] is True
     assert second["org"]["id"] != first["org"]["id"]
     assert len(world.rows(t.customers)) == 40  # identifiers are unique per org only

@@ -12,6 +12,9 @@ from promoledger.api import errors, health
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
 from promoledger.api.runtime import Runtime
+from promoledger.observability.http import ObservabilityMiddleware
+from promoledger.observability.metrics import Metrics
+from promoledger.observability.shutdown import finish_requests_on_repeated_interrupt
 from promoledger.settings import Settings
 
 
@@ -23,22 +26,31 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.auth.load_or_create_signing_key()
+        finish_requests_on_repeated_interrupt()
         yield
         runtime.uow.close()
         runtime.engine.dispose()
 
+    docs = settings.public_docs
     app = FastAPI(
         title="promoledger",
         version=__version__,
         description="Self-hosted loyalty-promotion ledger, wire-compatible with Capillary's v2 "
         "promotion APIs, plus its own config API.",
         lifespan=lifespan,
+        # A redirect would build its Location from the client's Host header; paths are exact.
+        redirect_slashes=False,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.runtime = runtime
+    app.state.metrics = metrics = Metrics()
     errors.install(app)
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import difflib
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./promoledger.db"
+ENV_PREFIX = "PROMOLEDGER_"
+# Variables promoledger reads outside Settings (the test suite's PostgreSQL address).
+OTHER_VARIABLES = frozenset({"PROMOLEDGER_TEST_PG"})
 
 
 class Settings(BaseSettings):
@@ -65,3 +74,83 @@ class Settings(BaseSettings):
         "statement timeout); a request outliving it rolls back rather than answer twice.",
     )
     log_sql: bool = Field(default=False, description="Echo SQL statements (debugging only).")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as plain text or as one JSON object per line (for log shippers).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severe level logged; access lines are logged at info."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics requires `Authorization: Bearer <token>`; unset, "
+        "/metrics is open like the health checks (it carries no customer data).",
+    )
+    public_docs: bool = Field(
+        default=True,
+        description="Serve /docs and /openapi.json without credentials. They describe the "
+        "software, not a deployment's data; turn off to not serve them at all.",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        description="Largest request line plus headers accepted; more gets 431 and the "
+        "connection is closed before the rest is read.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a complete request line and headers once it "
+        "has connected (or started a request); a slower or silent connection is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Time a client has to send the whole request body after its headers; a "
+        "slower one is closed.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this long."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections each server process accepts; more are closed at once. "
+        "Also kept below the process's open-file limit.",
+    )
+    graceful_shutdown_seconds: int = Field(
+        default=30,
+        ge=1,
+        description="On SIGTERM or Ctrl-C, how long requests in flight get to finish.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///path or postgresql://...)") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"{backend} is not supported (sqlite:///path or postgresql://...)")
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+def known_variables() -> frozenset[str]:
+    return frozenset(ENV_PREFIX + name.upper() for name in Settings.model_fields) | OTHER_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """``PROMOLEDGER_*`` variables no setting reads, each with the closest known name."""
+    known = sorted(known_variables())
+    found = []
+    for name in sorted(environ):
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+            found.append((name, close[0] if close else None))
+    return found

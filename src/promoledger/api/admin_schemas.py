@@ -10,6 +10,7 @@ the services, so every caller of the services gets them too.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,15 +37,19 @@ def _as_utc(value: datetime | None) -> datetime | None:
         raise ValueError("date is out of range") from exc
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    # Every admin text field is one line. PostgreSQL text cannot hold NUL at all, and a stored
+    # newline, escape or backspace forges log lines and rewrites whoever's terminal prints it.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (NUL, newline, tab, escape...)")
     return value
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(_no_control)]
 
 
 class AdminIn(BaseModel):

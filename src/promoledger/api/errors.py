@@ -153,6 +153,9 @@ def domain_error_response(request: Request, exc: PromoledgerError) -> OrjsonResp
     response = _respond(request, status, exc.error, exc.message, exc.field)
     if isinstance(exc, Throttled):
         response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, IdempotencyInFlight):
+        # The first request is still running (or died and its claim goes stale): retry later.
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     if isinstance(exc, DatabaseUnavailable):
         log.warning("database unavailable: %s", exc.reason)
     return response

@@ -20,13 +20,30 @@ def register(app: typer.Typer) -> None:
         base_url: Annotated[
             str, typer.Option(help="Server address the printed curl line targets.")
         ] = demo_service.DEFAULT_BASE_URL,
+        new_org: Annotated[
+            bool,
+            typer.Option(
+                "--new-org",
+                help="Create another demo org even if one exists (the demo till moves to it).",
+            ),
+        ] = False,
     ) -> None:
         """Create a ready demo org and print its credentials and a working curl line.
 
         The org gets a program, an ENROL_AND_ISSUE and a DIRECT_ISSUE promotion and 20
-        customers with enrolments and earns; the till is demo-till / demo-password.
+        customers with enrolments and earns; the till is demo-till / demo-password. If the demo
+        exists already, nothing is created (exit status 1) unless --new-org is given.
         """
         with domain_errors(), unit_of_work(ctx) as uow:
+            existing = None if if_empty or new_org else demo_service.describe(uow)
+            if existing is not None:
+                typer.echo(
+                    f"The demo already exists (org {existing.org_id}); nothing was created. "
+                    "`promoledger demo --if-empty` prints it again; `--new-org` creates another "
+                    "demo org and moves the demo till to it.",
+                    err=True,
+                )
+                raise typer.Exit(1)
             world = demo_service.load(uow, if_empty=if_empty)
         if world is None:
             typer.echo(

@@ -209,6 +209,9 @@ audit_events = Table(
     Index("ix_audit_events_org_id_id", "org_id", "id"),
     Index("ix_audit_events_org_customer_id", "org_id", "customer_id", "id"),
     Index("ix_audit_events_org_promotion_id", "org_id", "promotion_id", "id"),
+    # The audit API's ?action= and ?since= filters (migration 0003).
+    Index("ix_audit_events_org_action_id", "org_id", "action", "id"),
+    Index("ix_audit_events_org_occurred_at", "org_id", "occurred_at"),
 )
 
 idempotency_keys = Table(

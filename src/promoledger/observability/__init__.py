@@ -1,0 +1,1 @@
+"""Operating promoledger: logs, metrics, the HTTP server's limits and its start-up checks."""
