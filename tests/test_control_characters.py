@@ -6,7 +6,7 @@ import pytest
 
 from promoledger.domain.errors import VALIDATION
 from promoledger.store import tables as t
-from tests.factories import World
+from tests.support.factories import World
 
 CONTROL = ["\x00", "\n", "\r", "\t", "\x1b[31m", "\x08", "\x7f", "\x85", "\x9b"]
 

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from promoledger.cli.main import app
 from promoledger.store import tables as t
-from tests.factories import World
+from tests.support.factories import World
 
 runner = CliRunner()
 

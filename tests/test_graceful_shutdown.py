@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from promoledger.store import tables as t
-from tests.factories import World
-from tests.pg import pg_only, wait_until_blocked
 from tests.revoke_support import REVOKE, entry, make_shop
-from tests.servers import Server
+from tests.support.db import pg_only, wait_until_blocked
+from tests.support.factories import World
+from tests.support.servers import Server
 
 pytestmark = pytest.mark.slow
 GENEROUS = 60.0

@@ -16,7 +16,7 @@ from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.observability.logs import JsonFormatter, TextFormatter, mask_url
 from promoledger.settings import Settings
-from tests.factories import World, bulk_body
+from tests.support.factories import World, bulk_body
 
 ACCESS = "promoledger.access"
 

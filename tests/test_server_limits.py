@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.servers import Server
+from tests.support.servers import Server
 
 pytestmark = pytest.mark.slow
 

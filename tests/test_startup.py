@@ -16,8 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from promoledger import __version__
-from tests.conftest import PG_ADMIN_URL
-from tests.servers import PROMOLEDGER, Server, free_port
+from tests.support.db import PG_ADMIN_URL
+from tests.support.servers import PROMOLEDGER, Server, free_port
 
 pytestmark = pytest.mark.slow
 GENEROUS = 60.0
