@@ -125,7 +125,9 @@ def _log_access(
         "status": status,
         "duration_ms": round(elapsed * 1000, 2),
         "request_id": state.get("request_id"),
-        "credential": principal.actor if principal is not None else None,
+        "credential": (
+            f"{principal.kind.value}:{principal.credential_id}" if principal is not None else None
+        ),
         "org": principal.org_id if principal is not None else None,
     }
     if totals is not None:
