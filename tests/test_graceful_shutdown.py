@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from promoledger.store import tables as t
-from tests.revoke_support import REVOKE, entry, make_shop
 from tests.support.db import pg_only, wait_until_blocked
 from tests.support.factories import World
+from tests.support.revoke import REVOKE, entry, make_shop
 from tests.support.servers import Server
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from promoledger.services import idempotency
-from tests.revoke_support import REVOKE, entry, make_shop
 from tests.support.factories import World
+from tests.support.revoke import REVOKE, entry, make_shop
 
 
 def test_an_in_flight_key_answers_409_with_retry_after(world: World) -> None:

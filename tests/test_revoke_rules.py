@@ -39,11 +39,11 @@ def test_entries_are_decided_in_order_over_shared_holdings() -> None:
         holdings={1: Holdings(enrolments=[1], earns={5, 6, 4})},
     )
     assert [(o.revoked_earn_ids, o.errors) for o in plan.outcomes] == [
-        ([5], []),
-        (None, [E.EARN_IDS_INVALID]),
-        ([4, 6], []),
-        (None, [E.NO_ACTIVE_ENROLMENT]),
-        (None, [E.CUSTOMER_NOT_FOUND]),
+        ([5], ()),
+        (None, (E.EARN_IDS_INVALID,)),
+        ([4, 6], ()),
+        (None, (E.NO_ACTIVE_ENROLMENT,)),
+        (None, (E.CUSTOMER_NOT_FOUND,)),
     ]
     assert dict(plan.earns) == {4: 1, 5: 1, 6: 1}
     assert dict(plan.enrolments) == {}
@@ -69,13 +69,13 @@ def test_listed_earns_are_all_or_nothing(
         assert outcome.revoked_earn_ids == [5, 6]
         assert held.earns == set()
     else:
-        assert outcome.errors == [expected]
+        assert outcome.errors == (expected,)
         assert held.earns == {5, 6}
         assert dict(plan.earns) == {}
 
 
 def test_revoke_enrol_needs_no_active_earns_and_takes_the_newest() -> None:
-    def one(held: Holdings) -> tuple[int | None, list[E.ErrorDef]]:
+    def one(held: Holdings) -> tuple[int | None, tuple[E.ErrorDef, ...]]:
         plan = decide(
             BulkAction.REVOKE_ENROL,
             [_entry(0)],
@@ -85,9 +85,9 @@ def test_revoke_enrol_needs_no_active_earns_and_takes_the_newest() -> None:
         )
         return plan.outcomes[0].enrolment_id, plan.outcomes[0].errors
 
-    assert one(Holdings(enrolments=[3, 8], earns=set())) == (8, [])
-    assert one(Holdings(enrolments=[3], earns={1})) == (None, [E.ACTIVE_EARNS_EXIST])
-    assert one(Holdings(enrolments=[], earns={1})) == (None, [E.NO_ACTIVE_ENROLMENT])
+    assert one(Holdings(enrolments=[3, 8], earns=set())) == (8, ())
+    assert one(Holdings(enrolments=[3], earns={1})) == (None, (E.ACTIVE_EARNS_EXIST,))
+    assert one(Holdings(enrolments=[], earns={1})) == (None, (E.NO_ACTIVE_ENROLMENT,))
 
 
 def test_other_actions_are_not_revokes() -> None:

@@ -9,7 +9,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from promoledger.api.errors import error_item
+from promoledger.api.errors import catalogue_item
 from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
@@ -110,9 +110,9 @@ def bulk_envelope(result: BatchResult) -> dict[str, Any]:
 def _entry(
     ref: PromotionRef, promotion: Promotion, action: BulkAction, outcome: EntryOutcome
 ) -> dict[str, Any]:
-    warnings = [error_item(w) for w in outcome.warnings]
-    if outcome.failed:
-        return {"errors": [error_item(e) for e in outcome.errors], "warnings": warnings}
+    warnings = [catalogue_item(w) for w in outcome.warnings]
+    if outcome.errors:
+        return {"errors": [catalogue_item(e) for e in outcome.errors], "warnings": warnings}
     assert outcome.customer_id is not None
     result: dict[str, Any] = {"entityType": "CUSTOMER", "entityId": outcome.customer_id}
     # Echo the promotion key(s) the request used, as Capillary does.

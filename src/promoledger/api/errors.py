@@ -14,6 +14,7 @@ family of the API its path prefix belongs to.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from enum import Enum
@@ -98,6 +99,13 @@ def family_of(scope: Any) -> ErrorFamily:
 def error_item(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
     """One Capillary error (or warning) item: ``{"status":false,"code":..,"message":..}``."""
     return {"status": False, "code": error.code, "message": message or error.message}
+
+
+@functools.cache
+def catalogue_item(error: ErrorDef) -> dict[str, Any]:
+    """``error_item`` with the catalogue's message, built once per code: a bulk answer repeats
+    the same few items for many entries. The shared dict is only ever serialised."""
+    return error_item(error)
 
 
 def capillary_envelope(error: ErrorDef, message: str | None = None) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class PromotionRef:
     promotion_id_invalid: bool = False  # given but not a valid id (→ 8874)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per customer, and frozen init is several times slower
 class CustomerEntry:
     index: int
     identifier_value: str

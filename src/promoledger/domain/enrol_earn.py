@@ -67,7 +67,7 @@ class Creation:
     replaced: bool = False  # enrolments: superseded by a later entry of the same request
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per customer: not frozen, whose init is several times slower
 class Event:
     """One audited state change. ``entity_type`` is ENROLMENT or EARN."""
 
@@ -79,7 +79,7 @@ class Event:
     new_status: Status
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per customer: not frozen, whose init is several times slower
 class BoundEvent:
     action: str
     entity_type: str
@@ -140,7 +140,7 @@ class Plan:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per customer: not frozen, whose init is several times slower
 class Entry:
     """One ``customers[i]`` after resolution: a customer id, or the error it already failed with."""
 
@@ -179,7 +179,7 @@ def _enrol(
 ) -> None:
     assert entry.customer_id is not None
     if not within_limit(promotion.enrolments_per_customer, standing.enrolments_used):
-        outcome.warnings.append(E.LIMIT_EXHAUSTED)
+        outcome.warnings = (E.LIMIT_EXHAUSTED,)
         return
     previous = standing.active_enrolment
     if previous is not None:
@@ -207,14 +207,14 @@ def _earn(
     enrolment = standing.active_enrolment
     if promotion.type is PromotionType.ENROL_AND_ISSUE:
         if enrolment is None:
-            outcome.errors.append(E.NOT_ENROLLED)
+            outcome.errors = (E.NOT_ENROLLED,)
             return
     else:
         enrolment = None  # direct issue: earns stand on their own
     if isinstance(enrolment, int):
         outcome.enrolment_id = enrolment
     if not within_limit(promotion.earns_per_customer, standing.earns_used):
-        outcome.warnings.append(E.LIMIT_EXHAUSTED)
+        outcome.warnings = (E.LIMIT_EXHAUSTED,)
         return
     new = New(len(out.earns))
     out.earns.append(Creation(entry.index, entry.customer_id, enrolment=enrolment))

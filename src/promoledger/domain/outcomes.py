@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from promoledger.domain.bulk import BulkAction, PromotionRef
 from promoledger.domain.errors import ErrorDef
@@ -12,12 +12,15 @@ from promoledger.domain.promotions import Promotion
 
 @dataclass(slots=True)
 class EntryOutcome:
-    """What happened to ``customers[index]``. Failed when ``errors`` is non-empty."""
+    """What happened to ``customers[index]``. Failed when ``errors`` is non-empty.
+
+    ``errors`` and ``warnings`` are tuples, replaced rather than appended to: a bulk request
+    makes one outcome per customer, and two empty lists each was a measurable allocation."""
 
     index: int
     customer_id: int | None = None
-    errors: list[ErrorDef] = field(default_factory=list)
-    warnings: list[ErrorDef] = field(default_factory=list)
+    errors: tuple[ErrorDef, ...] = ()
+    warnings: tuple[ErrorDef, ...] = ()
     enrolment_id: int | None = None  # created (ENROL/EARN) or revoked (REVOKE_ENROL)
     earn_id: int | None = None  # created (EARN)
     revoked_earn_ids: list[int] | None = None  # REVOKE_EARN, ascending
@@ -28,7 +31,7 @@ class EntryOutcome:
 
     @classmethod
     def failure(cls, index: int, error: ErrorDef) -> EntryOutcome:
-        return cls(index=index, errors=[error])
+        return cls(index=index, errors=(error,))
 
 
 @dataclass(frozen=True, slots=True)
