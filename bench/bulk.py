@@ -154,6 +154,7 @@ class Server:
     """`promoledger serve` in a child process; peak memory read from /proc (VmHWM)."""
 
     profile: Path | None = None  # set by --profile: record the server with py-spy
+    workers: int | None = None  # set by --workers: `serve --workers N` (default: serve's own)
 
     def __init__(self, url: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
@@ -161,7 +162,8 @@ class Server:
         env = {**os.environ, "PROMOLEDGER_DATABASE_URL": url, **(extra_env or {})}
         self.spy: subprocess.Popen[bytes] | None = None
         self.proc = subprocess.Popen(
-            [PROMOLEDGER, "serve", "--port", str(self.port)],
+            [PROMOLEDGER, "serve", "--port", str(self.port)]
+            + (["--workers", str(Server.workers)] if Server.workers else []),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -290,14 +292,27 @@ def proc_status_mb(pid: int, field_name: str) -> float:
 
 
 def process_cpu_seconds(pid: int | None) -> float:
-    """utime + stime of a process, from /proc (0 when unknown)."""
+    """utime + stime of a process and its children (serve's worker processes), from /proc."""
     if pid is None:
         return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    family, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    ticks = sum(stats[p][1] for p in family if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def random_batches(ids: list[int], batch: int, seed: int) -> list[list[int]]:
@@ -671,6 +686,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "e.g. 10000,100000,1000000.",
     )
     p.add_argument("--working-set", type=int, default=10_000)
+    p.add_argument(
+        "--workers", type=int, default=None, help="serve --workers N (default: serve's default)."
+    )
     p.add_argument("--skip-main", action="store_true", help="Only the growth table.")
     p.add_argument(
         "--profile",
@@ -685,6 +703,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     Server.profile = args.profile
+    Server.workers = args.workers
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
