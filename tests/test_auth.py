@@ -17,11 +17,11 @@ from sqlalchemy import event
 
 from promoledger.api.deps import ConfigRead, ConfigWrite, CustomerRead, CustomerWrite
 from promoledger.api.responses import OrjsonResponse, json_response
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.domain.context import Principal
 from promoledger.domain.vocabulary import CredentialKind
-from promoledger.services import auth, credentials
+from promoledger.runtime import Runtime
+from promoledger.services import credentials, passwords
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
@@ -221,7 +221,7 @@ def test_a_cached_request_costs_one_statement_and_no_slow_hash(
     world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hasher = _CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
     till = world.till(world.org())
     assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
     assert hasher.verified == 1
@@ -247,7 +247,7 @@ def test_concurrent_requests_on_a_cold_cache_hash_once(
 ) -> None:
     """When a busy credential's cache entry is missing, a herd of requests costs one argon2."""
     hasher = _CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
     till = world.till(world.org())
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(

@@ -25,11 +25,6 @@ class Principal:
         have = self.customer_access if resource is Resource.CUSTOMER else self.config_access
         return have >= level
 
-    @property
-    def actor(self) -> str:
-        """How audit rows and ``ended_by`` name this credential."""
-        return f"{self.kind.value}:{self.credential_id}"
-
 
 @dataclass(frozen=True, slots=True)
 class Context:

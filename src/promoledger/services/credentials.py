@@ -12,13 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from promoledger.domain.context import Context
 from promoledger.domain.errors import DUPLICATE, VALIDATION, Conflict, Invalid, NotFound
 from promoledger.domain.vocabulary import Access, CredentialKind
-from promoledger.services.auth import (
-    DEFAULT_TOKEN_TTL,
-    MAX_TOKEN_TTL,
-    hash_secret,
-    md5_hex,
-    valid_name,
-)
+from promoledger.services.passwords import hash_secret, md5_hex
+from promoledger.services.principals import valid_name
+from promoledger.services.tokens import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL
 from promoledger.store import audit
 from promoledger.store import credentials as store
 from promoledger.store.tables import orgs
