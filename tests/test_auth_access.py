@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from promoledger.api.oauth import GENERATE_PATH
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.domain.vocabulary import CredentialKind
+from promoledger.runtime import Runtime
 from promoledger.services import credentials
 from promoledger.settings import Settings
 from tests.factories import World

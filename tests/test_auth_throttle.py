@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert
 
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.domain.errors import Throttled
+from promoledger.runtime import Runtime
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t

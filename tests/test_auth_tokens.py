@@ -12,10 +12,10 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.domain.errors import Invalid
 from promoledger.domain.vocabulary import CredentialKind
+from promoledger.runtime import Runtime
 from promoledger.services import credentials
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings

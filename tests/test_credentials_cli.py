@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.cli.main import app as cli
+from promoledger.runtime import Runtime
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from tests.factories import World

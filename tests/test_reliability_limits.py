@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from promoledger.api.runtime import Runtime
 from promoledger.app import create_app
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 from tests import invariants as inv
 from tests.conftest import BACKENDS

@@ -11,7 +11,7 @@ from promoledger import __version__
 from promoledger.api import errors, health
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
-from promoledger.api.runtime import Runtime
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 
 
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.auth.load_or_create_signing_key()
         yield
-        runtime.engine.dispose()
+        runtime.close()
 
     app = FastAPI(
         title="promoledger",

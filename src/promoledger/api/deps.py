@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import AuthenticationFailed, PermissionDenied
 from promoledger.domain.vocabulary import Access, Resource
+from promoledger.runtime import Runtime
 from promoledger.store import audit
 
 

@@ -12,8 +12,8 @@ import orjson
 import typer
 
 from promoledger.domain.errors import PromoledgerError
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
-from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 from promoledger.store.uow import UnitOfWork
 
@@ -42,15 +42,23 @@ def state(ctx: typer.Context) -> State:
 
 
 @contextmanager
-def unit_of_work(ctx: typer.Context) -> Iterator[UnitOfWork]:
-    """A unit of work on a schema brought up to date first (commands work on a fresh file)."""
-    settings = state(ctx).settings
-    engine = build_engine(settings)
+def runtime(ctx: typer.Context, *, upgrade_schema: bool = True) -> Iterator[Runtime]:
+    """The same runtime the server builds, on a schema brought up to date first (unless told
+    otherwise), so commands work on a fresh file; closed when the command ends."""
+    built = Runtime.build(state(ctx).settings)
     try:
-        upgrade(engine)
-        yield UnitOfWork(engine, write_wait_seconds=settings.sqlite_busy_timeout_ms / 1000)
+        if upgrade_schema:
+            upgrade(built.engine)
+        yield built
     finally:
-        engine.dispose()
+        built.close()
+
+
+@contextmanager
+def unit_of_work(ctx: typer.Context) -> Iterator[UnitOfWork]:
+    """The unit of work of the command's runtime (schema upgraded first)."""
+    with runtime(ctx) as built:
+        yield built.uow
 
 
 def emit(obj: Any) -> None:

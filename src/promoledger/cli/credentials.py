@@ -9,7 +9,7 @@ import typer
 from promoledger.cli.common import domain_errors, emit, unit_of_work
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
-from promoledger.services.auth import DEFAULT_TOKEN_TTL
+from promoledger.services.tokens import DEFAULT_TOKEN_TTL
 
 till_app = typer.Typer(
     help="Till credentials (HTTP Basic with md5 password).", no_args_is_help=True

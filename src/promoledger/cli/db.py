@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from promoledger.cli.common import emit, state, unit_of_work
+from promoledger.cli.common import emit, runtime, unit_of_work
 from promoledger.services import idempotency
-from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 
 app = typer.Typer(help="Database schema and housekeeping commands.", no_args_is_help=True)
@@ -15,11 +14,8 @@ app = typer.Typer(help="Database schema and housekeeping commands.", no_args_is_
 @app.command("upgrade")
 def upgrade_cmd(ctx: typer.Context) -> None:
     """Run the migrations up to the newest schema (safe to run again)."""
-    engine = build_engine(state(ctx).settings)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    with runtime(ctx, upgrade_schema=False) as built:
+        upgrade(built.engine)
     typer.echo("database is up to date", err=True)
 
 

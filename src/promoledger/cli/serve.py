@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from promoledger.cli.common import state
-from promoledger.store.engine import build_engine
-from promoledger.store.schema import upgrade
+from promoledger.cli.common import runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +20,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="Server processes (share the database).")] = 1,
     ) -> None:
         """Upgrade the schema, then serve the HTTP API."""
-        settings = state(ctx).settings
-        engine = build_engine(settings)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+        with runtime(ctx) as built:  # upgrades the schema; the server builds its own runtime
+            settings = built.settings
         # Worker processes rebuild the app from the environment through the factory.
         os.environ["PROMOLEDGER_DATABASE_URL"] = settings.database_url
         uvicorn.run(
