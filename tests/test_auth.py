@@ -6,6 +6,7 @@ use the same dependencies (``with_probes``), so they exercise exactly what every
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -173,7 +174,8 @@ def test_a_cached_secret_still_reads_the_row_each_request(
     till = world.till(world.org())
     other = Runtime.build(settings)
     try:
-        assert other.auth.authenticate_basic(till.headers["Authorization"][6:]).name == till.name
+        principal = asyncio.run(other.auth.authenticate_basic(till.headers["Authorization"][6:]))
+        assert principal.name == till.name
         assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
         credentials.set_disabled(other.uow, kind=CredentialKind.TILL, name=till.name, disabled=True)
         assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import time
@@ -285,9 +286,10 @@ def test_tokens_survive_a_restart_and_span_processes(
     other = Runtime.build(settings)
     try:
         other.auth.load_or_create_signing_key()
-        assert other.auth.authenticate_token(token).credential_id == caller.credential_id
-        issued = other.auth.issue_token(caller.name, caller.secret)
-        assert runtime.auth.authenticate_token(issued.access_token).name == caller.name
+        principal = asyncio.run(other.auth.authenticate_token(token))
+        assert principal.credential_id == caller.credential_id
+        issued = asyncio.run(other.auth.issue_token(caller.name, caller.secret))
+        assert asyncio.run(runtime.auth.authenticate_token(issued.access_token)).name == caller.name
     finally:
         other.engine.dispose()
     assert len(world.rows(t.signing_keys)) == 1

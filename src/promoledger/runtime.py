@@ -30,5 +30,6 @@ class Runtime:
         return cls(settings=settings, engine=engine, uow=uow, auth=Authenticator(uow, settings))
 
     def close(self) -> None:
-        """Release the database connections (the process may build another runtime later)."""
+        """Release the database connections and the hash executor."""
+        self.auth.close()
         self.engine.dispose()

@@ -83,6 +83,13 @@ def till_enable(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till
         emit(credentials.set_disabled(uow, kind=CredentialKind.TILL, name=code, disabled=False))
 
 
+@till_app.command("unlock")
+def till_unlock(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till code.")]) -> None:
+    """End a lockout now: forget the till's failed attempts from every address (audited)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.unlock(uow, kind=CredentialKind.TILL, name=code))
+
+
 @till_app.command("rotate")
 def till_rotate(
     ctx: typer.Context,
@@ -121,6 +128,15 @@ def client_enable(
     """Accept a disabled client (and its unexpired tokens) again; prints the client."""
     with domain_errors(), unit_of_work(ctx) as uow:
         emit(credentials.set_disabled(uow, kind=CredentialKind.CLIENT, name=key, disabled=False))
+
+
+@client_app.command("unlock")
+def client_unlock(
+    ctx: typer.Context, key: Annotated[str, typer.Option(help="Client key.")]
+) -> None:
+    """End a lockout now: forget the client's failed attempts from every address (audited)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.unlock(uow, kind=CredentialKind.CLIENT, name=key))
 
 
 @client_app.command("rotate")

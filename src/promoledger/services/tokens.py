@@ -3,7 +3,8 @@
 A token names the client credential it was issued to and the version of that client's secret,
 so disabling the client or rotating its secret refuses its tokens on their very next use.
 Failures of tokens this server signed are audited (not throttled: a signature cannot be
-guessed); tokens it never signed are refused without a database write.
+guessed) and bounded by the audit budget; tokens it never signed are refused without a
+database write.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import Row
 from promoledger.domain.context import Principal
 from promoledger.domain.errors import TOKEN_INVALID, AuthenticationFailed
 from promoledger.domain.vocabulary import CredentialKind
-from promoledger.services.auth_failures import record_failure
+from promoledger.services.auth_failures import AuditBudget, record_failure
 from promoledger.services.principals import principal_of
 from promoledger.settings import Settings
 from promoledger.store import credentials as store
@@ -43,8 +44,9 @@ class IssuedToken:
 class TokenService:
     """Issues and verifies access tokens; holds this process's copy of the signing keys."""
 
-    def __init__(self, uow: UnitOfWork, settings: Settings) -> None:
+    def __init__(self, uow: UnitOfWork, settings: Settings, budget: AuditBudget) -> None:
         self._uow = uow
+        self._budget = budget
         self._issuer = settings.token_issuer
         self._lock = threading.Lock()
         self._keys: dict[str, bytes] = {}
@@ -114,6 +116,12 @@ class TokenService:
             raise AuthenticationFailed(TOKEN_INVALID) from exc
 
     def _note_failure(self, reason: str, row: Row[Any] | None, request_id: str | None) -> None:
+        """Audited at most once per credential and reason per window: a disabled client's
+        tokens may keep arriving as fast as anyone can send them."""
+        key = ("AUTH_FAILED", "TOKEN", reason, int(row.id) if row is not None else None)
+        repeats = self._budget.admit(key)
+        if repeats is None:
+            return
         with self._uow.write() as conn:
             record_failure(
                 conn,
@@ -122,6 +130,7 @@ class TokenService:
                 kind=CredentialKind.CLIENT.value,
                 name=row.name if row is not None else None,
                 request_id=request_id,
+                repeats=repeats,
             )
 
     def _signing_key(self) -> tuple[str, bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from promoledger.store.tables import auth_failures, credentials, signing_keys
@@ -43,18 +43,23 @@ PUBLIC_COLUMNS = (
 FAILURE_NAME_LENGTH = 200
 
 
-def for_login(conn: Connection, kind: str, name: str, since: datetime) -> AnyRow | None:
-    """The credential and its failures counted from ``since``, in one indexed statement."""
-    failures = (
-        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
-        .where(auth_failures.c.name == credentials.c.name, auth_failures.c.window_start >= since)
-        .scalar_subquery()
-        .label("failures")
-    )
-    stmt = select(*_AUTH_COLUMNS, failures).where(
-        credentials.c.kind == kind, credentials.c.name == name
-    )
+def for_login(conn: Connection, kind: str, name: str, pair: str, since: datetime) -> AnyRow | None:
+    """The credential with its failures counted from ``since`` — against its name from every
+    address (``failures``) and from this caller's address (``pair_failures``) — in one
+    indexed statement."""
+    stmt = select(
+        *_AUTH_COLUMNS, _failures_of(credentials.c.name, since), _failures_of(pair, since, "pair")
+    ).where(credentials.c.kind == kind, credentials.c.name == name)
     return conn.execute(stmt).first()
+
+
+def _failures_of(key: Any, since: datetime, label: str = "") -> Any:
+    return (
+        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
+        .where(auth_failures.c.name == key, auth_failures.c.window_start >= since)
+        .scalar_subquery()
+        .label(f"{label}_failures" if label else "failures")
+    )
 
 
 def by_name(conn: Connection, kind: str, name: str) -> AnyRow | None:
@@ -123,23 +128,54 @@ def failures_since(conn: Connection, name: str, since: datetime) -> int:
     return int(total)
 
 
-def add_failure(conn: Connection, name: str, window_start: datetime) -> None:
-    """Count one failure in the window; concurrent failures from other processes add up."""
+def add_failure(conn: Connection, name: str, window_start: datetime) -> int:
+    """Count one failure in the window; the window's count after it. Concurrent failures from
+    other processes add up (on PostgreSQL the row lock queues them)."""
     name = name[:FAILURE_NAME_LENGTH]
     bump = (
         update(auth_failures)
         .where(auth_failures.c.name == name, auth_failures.c.window_start == window_start)
         .values(failures=auth_failures.c.failures + 1)
+        .returning(auth_failures.c.failures)
     )
-    if conn.execute(bump).rowcount:
-        return
+    counted = conn.execute(bump).scalar_one_or_none()
+    if counted is not None:
+        return int(counted)
     try:
         with conn.begin_nested():
             conn.execute(
                 insert(auth_failures).values(name=name, window_start=window_start, failures=1)
             )
+        return 1
     except IntegrityError:
-        conn.execute(bump)  # another process inserted the row first
+        return int(conn.execute(bump).scalar_one())  # another process inserted the row first
+
+
+def forgive_failure(conn: Connection, name: str, window_start: datetime) -> None:
+    """Take back one failure counted in the window (the attempt turned out to be right)."""
+    conn.execute(
+        update(auth_failures)
+        .where(
+            auth_failures.c.name == name[:FAILURE_NAME_LENGTH],
+            auth_failures.c.window_start == window_start,
+            auth_failures.c.failures > 0,
+        )
+        .values(failures=auth_failures.c.failures - 1)
+    )
+
+
+def clear_failures(conn: Connection, names: list[str], prefixes: list[str]) -> int:
+    """Forget every counted failure under these keys (or key prefixes); how many were forgotten."""
+    keys = [n[:FAILURE_NAME_LENGTH] for n in names]
+    match = or_(
+        auth_failures.c.name.in_(keys),
+        *(auth_failures.c.name.startswith(p, autoescape=True) for p in prefixes),
+    )
+    total = conn.execute(
+        select(func.coalesce(func.sum(auth_failures.c.failures), 0)).where(match)
+    ).scalar_one()
+    conn.execute(delete(auth_failures).where(match))
+    return int(total)
 
 
 def prune_failures(conn: Connection, before: datetime) -> None:
