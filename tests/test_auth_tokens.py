@@ -58,8 +58,8 @@ def _claims(token: str) -> dict[str, Any]:
 
 
 def _signing_key(world: World) -> tuple[str, bytes]:
-    (row,) = world.rows(t.signing_keys)
-    return row.kid, bytes(row.secret)
+    """The key the server signs with (the database holds only its salt)."""
+    return world.runtime.auth.tokens.signing_key()
 
 
 def _b64(data: bytes) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./promoledger.db"
@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         "a credential still takes effect on the very next request.",
     )
     token_issuer: str = Field(default="promoledger", description="`iss` claim of issued tokens.")
+    token_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret (32+ characters) the token signing keys are derived from; the same "
+        "on every host sharing the database. Unset: a random key in PROMOLEDGER_TOKEN_KEY_FILE.",
+    )
+    token_key_file: str | None = Field(
+        default=None,
+        description="File (created mode 0600) holding the token master key when "
+        "PROMOLEDGER_TOKEN_KEY is unset. Default: <database file>.token-key for SQLite, else "
+        "a file per database under ~/.local/state/promoledger.",
+    )
     auth_failure_limit: int = Field(
         default=10,
         ge=1,

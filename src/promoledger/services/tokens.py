@@ -1,4 +1,5 @@
-"""OAuth access tokens: HS256 JWTs signed with keys kept in the database, shared by processes.
+"""OAuth access tokens: HS256 JWTs, signed with keys every process derives alike (the database
+holds a salt per key id, the master key is kept outside it: see ``token_keys``).
 
 A token names the client credential it was issued to and the version of that client's secret,
 so disabling the client or rotating its secret refuses its tokens on their very next use.
@@ -14,7 +15,7 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -23,6 +24,7 @@ from sqlalchemy import Row
 from promoledger.domain.context import Principal
 from promoledger.domain.errors import TOKEN_INVALID, AuthenticationFailed
 from promoledger.domain.vocabulary import CredentialKind
+from promoledger.services import token_keys
 from promoledger.services.auth_failures import AuditBudget, record_failure
 from promoledger.services.principals import principal_of
 from promoledger.settings import Settings
@@ -47,7 +49,9 @@ class TokenService:
     def __init__(self, uow: UnitOfWork, settings: Settings, budget: AuditBudget) -> None:
         self._uow = uow
         self._budget = budget
+        self._settings = settings
         self._issuer = settings.token_issuer
+        self._master: bytes | None = None
         self._lock = threading.Lock()
         self._keys: dict[str, bytes] = {}
         self._current_kid: str | None = None
@@ -56,7 +60,7 @@ class TokenService:
         """A token for a client credential whose secret was just verified."""
         ttl = min(int(row.token_ttl_seconds), MAX_TOKEN_TTL)
         now = int(datetime.now(UTC).timestamp())
-        kid, signing_secret = self._signing_key()
+        kid, signing_secret = self.signing_key()
         claims = {
             "iss": self._issuer,
             "iat": now,
@@ -133,7 +137,8 @@ class TokenService:
                 repeats=repeats,
             )
 
-    def _signing_key(self) -> tuple[str, bytes]:
+    def signing_key(self) -> tuple[str, bytes]:
+        """The key id and HS256 key new tokens are signed with."""
         if self._current_kid is None:
             self.load_or_create_signing_key()
         assert self._current_kid is not None
@@ -145,17 +150,45 @@ class TokenService:
         return self._keys.get(kid)
 
     def load_or_create_signing_key(self) -> None:
-        """Created on first start and persisted, so tokens outlive restarts and span processes."""
+        """Created on first start and persisted, so tokens outlive restarts and span processes.
+
+        The database keeps only a salt per key id; the key is derived with the master key from
+        the environment or its 0600 file (see ``token_keys``).
+        """
+        if self._master is None:
+            self._master = token_keys.master_key(self._settings)
         with self._uow.read() as conn:
             rows = store.signing_key_rows(conn)
-        if not rows:
+        if not _derived(rows) or _expired_legacy(rows):
             with self._uow.write() as conn:
-                if not store.signing_key_rows(conn):
-                    store.insert_signing_key(conn, secrets.token_hex(8), secrets.token_bytes(64))
                 rows = store.signing_key_rows(conn)
+                if not _derived(rows):
+                    kid = f"{token_keys.KID_PREFIX}{secrets.token_hex(8)}"
+                    store.insert_signing_key(conn, kid, secrets.token_bytes(32))
+                store.delete_signing_keys(conn, _expired_legacy(rows))
+                rows = store.signing_key_rows(conn)
+        keys = {
+            r.kid: token_keys.derive(self._master, r.kid, bytes(r.secret))
+            if r.kid.startswith(token_keys.KID_PREFIX)
+            else bytes(r.secret)  # stored in clear by an older version: verifies only
+            for r in rows
+        }
         with self._lock:
-            self._keys = {r.kid: bytes(r.secret) for r in rows}
-            self._current_kid = rows[-1].kid
+            self._keys = keys
+            self._current_kid = _derived(rows)[-1].kid
+
+
+def _derived(rows: list[Row[Any]]) -> list[Row[Any]]:
+    return [r for r in rows if r.kid.startswith(token_keys.KID_PREFIX)]
+
+
+def _expired_legacy(rows: list[Row[Any]]) -> list[str]:
+    """Keys stored in clear, once every token they signed has expired (tokens live 30 days at
+    most, and nothing has been signed with them since the first derived key)."""
+    derived = _derived(rows)
+    if not derived or derived[0].created_at > datetime.now(UTC) - timedelta(seconds=MAX_TOKEN_TTL):
+        return []
+    return [r.kid for r in rows if not r.kid.startswith(token_keys.KID_PREFIX)]
 
 
 def _token_refusal(row: Row[Any] | None, org_id: int, version: str) -> str | None:

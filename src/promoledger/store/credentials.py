@@ -118,6 +118,11 @@ def insert_signing_key(conn: Connection, kid: str, secret: bytes) -> None:
     conn.execute(insert(signing_keys).values(kid=kid, secret=secret, created_at=utcnow()))
 
 
+def delete_signing_keys(conn: Connection, kids: list[str]) -> None:
+    if kids:
+        conn.execute(delete(signing_keys).where(signing_keys.c.kid.in_(kids)))
+
+
 def failures_since(conn: Connection, name: str, since: datetime) -> int:
     total = conn.execute(
         select(func.coalesce(func.sum(auth_failures.c.failures), 0)).where(
