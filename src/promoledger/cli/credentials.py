@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from promoledger.cli.common import domain_errors, emit, unit_of_work
+from promoledger.cli.common import (
+    FROM_STDIN_HELP,
+    domain_errors,
+    emit,
+    read_password,
+    unit_of_work,
+)
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
 from promoledger.services.tokens import DEFAULT_TOKEN_TTL
@@ -26,12 +32,17 @@ ACCESS_HELP = (
 @till_app.command("create")
 def till_create(
     ctx: typer.Context,
+    *,
     org: Annotated[int, typer.Option(help="Org id.")],
     code: Annotated[str, typer.Option(help="Till code (the Basic user name).")],
-    password: Annotated[str, typer.Option(help="Plain password; clients send its md5 hex.")],
+    password: Annotated[
+        str | None, typer.Option(help="Plain password; clients send its md5 hex.")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option(help=FROM_STDIN_HELP)] = False,
     access: Annotated[str, typer.Option(help=ACCESS_HELP)] = "customer:write",
 ) -> None:
     """Create a till; prints {"id": .., "code": ..}."""
+    password = read_password(password, password_stdin, option="--password")
     with domain_errors(), unit_of_work(ctx) as uow:
         group = credentials.AccessGroup.parse(access)
         cred_id = credentials.create_till(
@@ -94,9 +105,11 @@ def till_unlock(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till
 def till_rotate(
     ctx: typer.Context,
     code: Annotated[str, typer.Option(help="Till code.")],
-    password: Annotated[str, typer.Option(help="The new plain password.")],
+    password: Annotated[str | None, typer.Option(help="The new plain password.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help=FROM_STDIN_HELP)] = False,
 ) -> None:
     """Replace the till's password; the old one is refused from the next request on."""
+    password = read_password(password, password_stdin, option="--password")
     with domain_errors(), unit_of_work(ctx) as uow:
         cred_id = credentials.rotate_till(uow, code=code, password=password)
         emit({"id": cred_id, "code": code})
