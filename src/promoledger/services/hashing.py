@@ -27,7 +27,7 @@ HASH_QUEUE = 16  # waiting verifications for existing credentials before sheddin
 
 class HashPool:
     def __init__(self, workers: int = HASH_WORKERS, queue: int = HASH_QUEUE) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._executor: ThreadPoolExecutor | None = None  # started on first use, again after close
         self._workers = workers
         self._capacity = workers + queue
         self._lock = threading.Lock()
@@ -43,7 +43,7 @@ class HashPool:
             if self._admitted >= self._capacity:
                 return None
             self._admitted += 1
-            flight = self._executor.submit(check)
+            flight = self._submit(check)
             self._flights[key] = flight
         flight.add_done_callback(partial(self._landed, key))
         return flight
@@ -54,7 +54,7 @@ class HashPool:
             if self._admitted >= self._workers:
                 return None
             self._admitted += 1
-            flight = self._executor.submit(check)
+            flight = self._submit(check)
         flight.add_done_callback(partial(self._landed, None))
         return flight
 
@@ -64,8 +64,17 @@ class HashPool:
             if key is not None:
                 self._flights.pop(key, None)
 
+    def _submit(self, check: Callable[[], bool]) -> Future[bool]:
+        """Called with the lock held."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="argon2")
+        return self._executor.submit(check)
+
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def outcome(flight: Future[bool]) -> bool:
