@@ -34,6 +34,7 @@ from promoledger.store.uow import UnitOfWork
 # Pair counters share the auth_failures table with name counters; their key starts with a
 # control character, which no credential name may contain (see principals.valid_name).
 _PAIR_MARK = "\x1f"
+FAILURE_KEY_LENGTH = store.FAILURE_NAME_LENGTH  # longer (attacker-chosen) names: their prefix
 
 
 def pair_prefix(name: str) -> str:
@@ -101,10 +102,10 @@ class Throttle:
             if self._pruned_window != window:
                 store.prune_failures(conn, before=since)
                 self._pruned_window = window
-            pair_now = store.add_failure(conn, pair, window)
-            name_now = store.add_failure(conn, name, window)
-            pair_total = store.failures_since(conn, pair, since)
-            name_total = store.failures_since(conn, name, since)
+            now = store.add_failures(conn, [pair, name], window)
+            pair_now, name_now = now[pair], now[name[:FAILURE_KEY_LENGTH]]
+            totals = store.failures_of(conn, [pair, name], since)
+            pair_total, name_total = totals[pair], totals[name[:FAILURE_KEY_LENGTH]]
             # Raising rolls the transaction back: a refused attempt is not counted (hence -1).
             if pair_total > self._limit:
                 raise Throttled(retry_after=self._seconds_left(window, pair_now - 1, self._limit))
@@ -146,9 +147,9 @@ class Throttle:
 
     def forgive(self, attempt: Attempt) -> None:
         """The attempt's secret was right: it is no failure."""
+        keys = [pair_key(attempt.name, attempt.client), attempt.name]
         with self._uow.write() as conn:
-            store.forgive_failure(conn, pair_key(attempt.name, attempt.client), attempt.window)
-            store.forgive_failure(conn, attempt.name, attempt.window)
+            store.forgive_failures(conn, keys, attempt.window)
 
     def retry_after(self, attempt: Attempt) -> int:
         """Seconds until the counter this attempt filled lets the name be tried again."""

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from promoledger.store.tables import auth_failures, credentials, signing_keys
 from promoledger.store.types import utcnow
@@ -133,40 +134,49 @@ def failures_since(conn: Connection, name: str, since: datetime) -> int:
     return int(total)
 
 
-def add_failure(conn: Connection, name: str, window_start: datetime) -> int:
-    """Count one failure in the window; the window's count after it. Concurrent failures from
-    other processes add up (on PostgreSQL the row lock queues them)."""
-    name = name[:FAILURE_NAME_LENGTH]
-    bump = (
-        update(auth_failures)
-        .where(auth_failures.c.name == name, auth_failures.c.window_start == window_start)
-        .values(failures=auth_failures.c.failures + 1)
-        .returning(auth_failures.c.failures)
-    )
-    counted = conn.execute(bump).scalar_one_or_none()
-    if counted is not None:
-        return int(counted)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(auth_failures).values(name=name, window_start=window_start, failures=1)
-            )
-        return 1
-    except IntegrityError:
-        return int(conn.execute(bump).scalar_one())  # another process inserted the row first
-
-
-def forgive_failure(conn: Connection, name: str, window_start: datetime) -> None:
-    """Take back one failure counted in the window (the attempt turned out to be right)."""
-    conn.execute(
-        update(auth_failures)
-        .where(
-            auth_failures.c.name == name[:FAILURE_NAME_LENGTH],
-            auth_failures.c.window_start == window_start,
-            auth_failures.c.failures > 0,
+def add_failures(conn: Connection, keys: list[str], window_start: datetime) -> dict[str, int]:
+    """Count one failure against each key in the window, in one statement; each key's count in
+    the window after it. Concurrent failures from other processes add up (the upsert's row
+    lock queues them on PostgreSQL; SQLite has one writer at a time)."""
+    upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(auth_failures)
+    stmt = (
+        upsert.values(
+            [
+                {"name": k[:FAILURE_NAME_LENGTH], "window_start": window_start, "failures": 1}
+                for k in keys
+            ]
         )
-        .values(failures=auth_failures.c.failures - 1)
+        .on_conflict_do_update(
+            index_elements=[auth_failures.c.name, auth_failures.c.window_start],
+            set_={"failures": auth_failures.c.failures + 1},
+        )
+        .returning(auth_failures.c.name, auth_failures.c.failures)
     )
+    return {row.name: int(row.failures) for row in conn.execute(stmt)}
+
+
+def failures_of(conn: Connection, keys: list[str], since: datetime) -> dict[str, int]:
+    """Each key's failures counted from ``since`` (keys without any are left out)."""
+    stmt = (
+        select(auth_failures.c.name, func.sum(auth_failures.c.failures).label("failures"))
+        .where(
+            auth_failures.c.name.in_([k[:FAILURE_NAME_LENGTH] for k in keys]),
+            auth_failures.c.window_start >= since,
+        )
+        .group_by(auth_failures.c.name)
+    )
+    return {row.name: int(row.failures) for row in conn.execute(stmt)}
+
+
+def forgive_failures(conn: Connection, keys: list[str], window_start: datetime) -> None:
+    """Take back one failure per key counted in the window (the attempt turned out right); a
+    counter back at zero is deleted, so a right secret leaves nothing behind."""
+    match = (
+        auth_failures.c.name.in_([k[:FAILURE_NAME_LENGTH] for k in keys]),
+        auth_failures.c.window_start == window_start,
+    )
+    conn.execute(delete(auth_failures).where(*match, auth_failures.c.failures <= 1))
+    conn.execute(update(auth_failures).where(*match).values(failures=auth_failures.c.failures - 1))
 
 
 def clear_failures(conn: Connection, names: list[str], prefixes: list[str]) -> int:
