@@ -215,5 +215,7 @@ def test_a_flood_of_made_up_names_from_one_address_is_refused_without_the_databa
     finally:
         event.remove(runtime.engine, "before_cursor_execute", record)
     assert queries == []
+    (lockout,) = world.audit(action="AUTH_LOCKOUT")
+    assert orjson.loads(lockout.detail)["scope"] == "address"
     # A caller behind the same address whose secret was verified right still gets in.
     assert _login(runtime, till.headers, "198.51.100.9") == "ok"

@@ -109,8 +109,9 @@ class PasswordChecker:
         if row is not None and self._remembered(self._verified, cache_key, row):
             return row
         attempt: Attempt | None = None
+        lockout: tuple[str, int] | None = None
         if row is None:
-            self._throttle.count_unknown(name, client)
+            lockout = self._throttle.count_unknown(name, client)
         elif not self._remembered(self._trusted, cache_key, row):
             attempt = await to_thread.run_sync(self._throttle.count_attempt, name, client)
         ok = await self._verify(cache_key, row, secret, attempt)
@@ -128,6 +129,7 @@ class PasswordChecker:
                 name=name,
                 client=client,
                 attempt=attempt,
+                lockout=lockout,
                 request_id=request_id,
             )
         )
@@ -212,6 +214,7 @@ class PasswordChecker:
         name: str,
         client: str | None,
         attempt: Attempt | None,
+        lockout: tuple[str, int] | None,
         request_id: str | None,
     ) -> None:
         """Audit the failure (and the lockout it caused). Wrong secrets for a real credential
@@ -220,10 +223,10 @@ class PasswordChecker:
         if row is None or row.disabled:
             target = ("unknown", client) if row is None else ("credential", int(row.id))
             repeats = self._budget.admit(("AUTH_FAILED", kind.value, reason, target))
-        locks_out = attempt.locks_out if attempt is not None else None
-        if repeats is None and locks_out is None:
+        if attempt is not None and attempt.locks_out is not None:
+            lockout = (attempt.locks_out, self._throttle.retry_after(attempt))
+        if repeats is None and lockout is None:
             return
-        retry_after = self._throttle.retry_after(attempt) if attempt and locks_out else 0
         with self._uow.write() as conn:
             if repeats is not None:
                 record_failure(
@@ -235,15 +238,15 @@ class PasswordChecker:
                     request_id=request_id,
                     repeats=repeats,
                 )
-            if locks_out is not None:
+            if lockout is not None:
                 record_lockout(
                     conn,
                     row=row,
                     kind=kind.value,
                     name=name,
                     client=client,
-                    scope=locks_out,
-                    retry_after=retry_after,
+                    scope=lockout[0],
+                    retry_after=lockout[1],
                     request_id=request_id,
                 )
 

@@ -120,18 +120,29 @@ class Throttle:
         )
         return Attempt(name=name, client=client, window=window, locks_out=locks_out)
 
-    def count_unknown(self, name: str, client: str | None) -> None:
+    def count_unknown(self, name: str, client: str | None) -> tuple[str, int] | None:
         """A name that is no credential: counted like one (so 429 tells nobody which names
-        exist), but in this process's memory, so a flood of made-up names costs no write."""
+        exist), but in this process's memory, so a flood of made-up names costs no write.
+
+        Returns (scope, retry_after) when this attempt filled a counter — "client" for the
+        name from this address, "address" for made-up names from this address — else None.
+        """
         window = self.window_start()
         key = (pair_key(name, client), window)
+        stranger = (f"{_PAIR_MARK}{client}", window)
         with self._lock:
             counted = self._unknown.get(key, 0) + 1
             if counted > self._limit:
                 raise Throttled(retry_after=self._seconds_left(window, counted - 1, self._limit))
             self._unknown[key] = counted
-            stranger = (f"{_PAIR_MARK}{client}", window)
-            self._unknown[stranger] = self._unknown.get(stranger, 0) + 1
+            strangers = self._unknown.get(stranger, 0) + 1
+            self._unknown[stranger] = strangers
+            previous = self._unknown.get((stranger[0], window - self._span), 0)
+        if counted == self._limit:
+            return "client", self._seconds_left(window, counted, self._limit)
+        if strangers + previous == self._ceiling:
+            return "address", self._seconds_left(window, strangers, self._ceiling)
+        return None
 
     def refuse_if_flooding(self, client: str | None) -> None:
         """429 at once, before any database work, for an address that sent more made-up names
