@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from promoledger.api.runtime import Runtime
-from promoledger.services import auth as auth_service
+from promoledger.runtime import Runtime
+from promoledger.services import passwords
 from promoledger.settings import Settings
 from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
@@ -42,7 +42,7 @@ def _worker() -> str:
 @pytest.fixture(autouse=True)
 def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Still argon2id, at test-sized cost: the suite hashes and verifies hundreds of secrets."""
-    monkeypatch.setattr(auth_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +105,7 @@ def settings(database_url: str) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = Runtime.build(settings)
     yield rt
-    rt.engine.dispose()
+    rt.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ so they exercise exactly what every route uses.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import event
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.vocabulary import CredentialKind
-from promoledger.services import auth, credentials
+from promoledger.runtime import Runtime
+from promoledger.services import credentials, passwords
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
 from promoledger.store import tables as t
@@ -114,7 +115,8 @@ def test_a_cached_secret_still_reads_the_row_each_request(
     till = world.till(world.org())
     other = Runtime.build(settings)
     try:
-        assert other.auth.authenticate_basic(till.headers["Authorization"][6:]).name == till.name
+        principal = asyncio.run(other.auth.authenticate_basic(till.headers["Authorization"][6:]))
+        assert principal.name == till.name
         assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
         credentials.set_disabled(other.uow, kind=CredentialKind.TILL, name=till.name, disabled=True)
         assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 401
@@ -162,7 +164,7 @@ def test_a_cached_request_costs_one_statement_and_no_slow_hash(
     world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hasher = _CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
     till = world.till(world.org())
     assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
     assert hasher.verified == 1
@@ -188,7 +190,7 @@ def test_concurrent_requests_on_a_cold_cache_hash_once(
 ) -> None:
     """When a busy credential's cache entry is missing, a herd of requests costs one argon2."""
     hasher = _CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
     till = world.till(world.org())
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(

@@ -1,7 +1,9 @@
-"""Throttling repeated failures per credential name: 429 + Retry-After, shared through the DB."""
+"""Throttling repeated failures per (credential name, client address): 429 + Retry-After,
+shared through the DB."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,9 +11,10 @@ import orjson
 import pytest
 from sqlalchemy import insert
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.errors import Throttled
+from promoledger.runtime import Runtime
 from promoledger.services.auth import md5_hex
+from promoledger.services.throttle import pair_key
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.support.factories import World
@@ -25,6 +28,7 @@ LIMIT = 3
 # 10**9 s since the epoch; the next is in 2033) keeps every burst of these tests inside one
 # window however slowly they run; test_failures_of_the_previous_window_still_count puts a burst
 # across a boundary on purpose.
+TEST_CLIENT = "testclient"  # the client address Starlette's TestClient reports
 WINDOW = 10**9
 GENERATE = "/v3/oauth/token/generate"
 
@@ -69,12 +73,16 @@ def test_repeated_failures_are_throttled_even_for_the_right_password(world: Worl
     assert len(world.audit(action="AUTH_FAILED")) == LIMIT
 
 
-def test_a_cached_secret_is_refused_while_its_name_is_throttled(world: World) -> None:
+def test_a_secret_verified_recently_keeps_working_while_its_name_is_throttled(
+    world: World,
+) -> None:
+    """Nobody can lock a till out for its owner: a secret verified right stays clear (§10)."""
     till = world.till(world.org())
     assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
     for _ in range(LIMIT):
         world.client.get("/v2/_probe/customer", headers=basic(till.name, "0" * 32))
-    _assert_throttled(world.client.get("/v2/_probe/customer", headers=till.headers))
+    _assert_throttled(world.client.get("/v2/_probe/customer", headers=basic(till.name, "1" * 32)))
+    assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
 
 
 def test_throttling_is_per_name(world: World) -> None:
@@ -111,7 +119,11 @@ def test_the_count_is_shared_by_every_process(world: World, settings: Settings) 
     other = Runtime.build(settings)
     try:
         with pytest.raises(Throttled):
-            other.auth.authenticate_basic(till.headers["Authorization"].removeprefix("Basic "))
+            asyncio.run(
+                other.auth.authenticate_basic(
+                    till.headers["Authorization"].removeprefix("Basic "), client=TEST_CLIENT
+                )
+            )
     finally:
         other.engine.dispose()
 
@@ -123,7 +135,7 @@ def test_failures_of_past_windows_do_not_count_and_are_pruned(world: World) -> N
         conn.execute(insert(t.auth_failures).values(name=till.name, window_start=old, failures=100))
     assert world.client.get("/v2/_probe/customer", headers=till.headers).status_code == 200
     world.client.get("/v2/_probe/customer", headers=basic(till.name, "0" * 32))
-    (current,) = world.rows(t.auth_failures)
+    (current,) = world.rows(t.auth_failures, name=till.name)
     assert current.failures == 1
     assert current.window_start > old
     event = world.audit(action="AUTH_FAILED")[-1]
@@ -137,7 +149,9 @@ def test_failures_of_the_previous_window_still_count(world: World) -> None:
     previous = datetime.fromtimestamp(now - now % WINDOW - WINDOW, UTC)
     with world.uow.write() as conn:
         conn.execute(
-            insert(t.auth_failures).values(name=till.name, window_start=previous, failures=LIMIT)
+            insert(t.auth_failures).values(
+                name=pair_key(till.name, TEST_CLIENT), window_start=previous, failures=LIMIT
+            )
         )
     # Only the previous window is over the limit: it stops counting when this window ends.
     _assert_throttled(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import time
@@ -11,9 +12,9 @@ import jwt
 import orjson
 import pytest
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.errors import Invalid
 from promoledger.domain.vocabulary import CredentialKind
+from promoledger.runtime import Runtime
 from promoledger.services import credentials
 from promoledger.services.auth import md5_hex
 from promoledger.settings import Settings
@@ -49,8 +50,8 @@ def _claims(token: str) -> dict[str, Any]:
 
 
 def _signing_key(world: World) -> tuple[str, bytes]:
-    (row,) = world.rows(t.signing_keys)
-    return row.kid, bytes(row.secret)
+    """The key the server signs with (the database holds only its salt)."""
+    return world.runtime.auth.tokens.signing_key()
 
 
 def _b64(data: bytes) -> str:
@@ -277,9 +278,10 @@ def test_tokens_survive_a_restart_and_span_processes(
     other = Runtime.build(settings)
     try:
         other.auth.load_or_create_signing_key()
-        assert other.auth.authenticate_token(token).credential_id == caller.credential_id
-        issued = other.auth.issue_token(caller.name, caller.secret)
-        assert runtime.auth.authenticate_token(issued.access_token).name == caller.name
+        principal = asyncio.run(other.auth.authenticate_token(token))
+        assert principal.credential_id == caller.credential_id
+        issued = asyncio.run(other.auth.issue_token(caller.name, caller.secret))
+        assert asyncio.run(runtime.auth.authenticate_token(issued.access_token)).name == caller.name
     finally:
         other.engine.dispose()
     assert len(world.rows(t.signing_keys)) == 1

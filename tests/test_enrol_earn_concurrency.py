@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import event
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, parse_bulk_request
 from promoledger.domain.context import Context
+from promoledger.runtime import Runtime
 from promoledger.services import enrol_earn
 from promoledger.store import tables as t
 from tests.support.factories import World, bulk_body

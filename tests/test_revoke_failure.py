@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine
 
-from promoledger.api.runtime import Runtime
+from promoledger.runtime import Runtime
 from promoledger.services.auth import Authenticator
 from promoledger.settings import Settings
 from promoledger.store import tables as t

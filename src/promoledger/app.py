@@ -11,10 +11,10 @@ from promoledger import __version__
 from promoledger.api import errors, health
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
-from promoledger.api.runtime import Runtime
 from promoledger.observability.http import ObservabilityMiddleware
 from promoledger.observability.metrics import Metrics
 from promoledger.observability.shutdown import finish_requests_on_repeated_interrupt
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 
 
@@ -28,8 +28,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         runtime.auth.load_or_create_signing_key()
         finish_requests_on_repeated_interrupt()
         yield
-        runtime.uow.close()
-        runtime.engine.dispose()
+        runtime.close()
 
     docs = settings.public_docs
     app = FastAPI(

@@ -57,11 +57,39 @@ class Settings(BaseSettings):
         "a credential still takes effect on the very next request.",
     )
     token_issuer: str = Field(default="promoledger", description="`iss` claim of issued tokens.")
+    token_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret (32+ characters) the token signing keys are derived from; the same "
+        "on every host sharing the database. Unset: a random key in PROMOLEDGER_TOKEN_KEY_FILE.",
+    )
+    token_key_file: str | None = Field(
+        default=None,
+        description="File (created mode 0600) holding the token master key when "
+        "PROMOLEDGER_TOKEN_KEY is unset. Default: <database file>.token-key for SQLite, else "
+        "a file per database under ~/.local/state/promoledger.",
+    )
     auth_failure_limit: int = Field(
-        default=10, ge=1, description="Failed attempts per credential name before 429."
+        default=10,
+        ge=1,
+        description="Failed attempts per credential name from one client address before that "
+        "address gets 429 for that name.",
+    )
+    auth_failure_name_limit: int = Field(
+        default=100,
+        ge=1,
+        description="Failed attempts per credential name from all addresses together before the "
+        "name gets 429 for everyone but callers whose secret was verified recently (stops "
+        "distributed guessing).",
     )
     auth_failure_window_seconds: int = Field(
         default=300, ge=1, description="Window over which failed attempts are counted."
+    )
+    auth_trust_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How long a secret verified right keeps its caller clear of throttling "
+        "(per process), so strangers' failures never lock its owner out.",
     )
     idempotency_ttl_hours: int = Field(
         default=24, ge=24, description="How long an Idempotency-Key's stored response is kept."

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from promoledger.api.runtime import Runtime
+from promoledger.runtime import Runtime
 from promoledger.services import credentials
 from promoledger.services.auth import md5_hex
 from promoledger.store import tables as t

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from promoledger.api.runtime import Runtime
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import AuthenticationFailed, PermissionDenied
 from promoledger.domain.vocabulary import Access, Resource
-from promoledger.store import audit
+from promoledger.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -27,8 +27,17 @@ def request_id(request: Request) -> str:
     return rid
 
 
-def authenticate(request: Request, runtime: Runtime) -> Principal:
-    """Basic (till) or OAuth token, exactly as Capillary clients send them; once per request."""
+def client_address(request: Request) -> str | None:
+    """The peer address failures are counted against (the proxy's, behind a proxy)."""
+    return request.client.host if request.client is not None else None
+
+
+async def authenticate(request: Request, runtime: Runtime) -> Principal:
+    """Basic (till) or OAuth token, exactly as Capillary clients send them; once per request.
+
+    Awaited, not run on the thread pool: a password hash on a cache miss must never hold a
+    thread that other requests need (see ``services/hashing.py``).
+    """
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -37,51 +46,48 @@ def authenticate(request: Request, runtime: Runtime) -> Principal:
     scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
     value = value.strip()
     if token:
-        principal = runtime.auth.authenticate_token(token, request_id=rid)
+        principal = await runtime.auth.authenticate_token(token, request_id=rid)
     elif scheme.lower() == "basic" and value:
-        principal = runtime.auth.authenticate_basic(value, request_id=rid)
+        principal = await runtime.auth.authenticate_basic(
+            value, client=client_address(request), request_id=rid
+        )
     elif scheme.lower() == "bearer" and value:
-        principal = runtime.auth.authenticate_token(value, request_id=rid)
+        principal = await runtime.auth.authenticate_token(value, request_id=rid)
     else:
         raise AuthenticationFailed()
     request.state.principal = principal
     return principal
 
 
-def require(resource: Resource, level: Access) -> Callable[[Request], Principal]:
+def require(
+    resource: Resource, level: Access
+) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A dependency that authenticates the caller and checks one access-group permission.
 
     Deny by default: a route is reachable only through one of the annotated dependencies
     below (a test walks every route and asserts 401 without credentials).
     """
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         runtime = get_runtime(request)
-        principal = authenticate(request, runtime)
+        principal = await authenticate(request, runtime)
         if not principal.allows(resource, level):
-            _audit_denied(runtime, request, principal, resource, level)
+            detail = {
+                "method": request.method,
+                "path": request.url.path,
+                "needs": f"{resource}:{level.name}",
+            }
+            await run_in_threadpool(
+                runtime.auth.record_denied,
+                principal,
+                request_id=request_id(request),
+                detail=detail,
+            )
             raise PermissionDenied()
         return principal
 
     dependency.__name__ = f"require_{resource.value.lower()}_{level.name.lower()}"
     return dependency
-
-
-def _audit_denied(
-    runtime: Runtime, request: Request, principal: Principal, resource: Resource, level: Access
-) -> None:
-    ctx = Context.for_principal(principal, request_id=request_id(request))
-    change = audit.Change(
-        action="ACCESS_DENIED",
-        entity_type="REQUEST",
-        detail={
-            "method": request.method,
-            "path": request.url.path,
-            "needs": f"{resource}:{level.name}",
-        },
-    )
-    with runtime.uow.write() as conn:
-        audit.record(conn, ctx, [change])
 
 
 CustomerRead = Annotated[Principal, Depends(require(Resource.CUSTOMER, Access.READ))]

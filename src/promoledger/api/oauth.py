@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from promoledger.api.capillary import read_json
-from promoledger.api.deps import RuntimeDep, request_id
+from promoledger.api.deps import RuntimeDep, client_address, request_id
 from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain.errors import INVALID_FIELD, RequestRejected
@@ -46,9 +45,9 @@ async def generate_token(request: Request, runtime: RuntimeDep) -> OrjsonRespons
     if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:
         # Never echo the body: it may carry the secret.
         raise RequestRejected(INVALID_FIELD, detail="key and secret are required strings")
-    # argon2 verification on a cache miss is slow on purpose: keep it off the event loop.
-    issued = await run_in_threadpool(
-        runtime.auth.issue_token, key, secret, request_id=request_id(request)
+    # argon2 on a cache miss is slow on purpose: it runs on the hash executor, awaited.
+    issued = await runtime.auth.issue_token(
+        key, secret, client=client_address(request), request_id=request_id(request)
     )
     return json_response(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ import orjson
 import typer
 
 from promoledger.domain.errors import PromoledgerError
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
-from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 from promoledger.store.uow import UnitOfWork
 
@@ -42,15 +43,48 @@ def state(ctx: typer.Context) -> State:
 
 
 @contextmanager
-def unit_of_work(ctx: typer.Context) -> Iterator[UnitOfWork]:
-    """A unit of work on a schema brought up to date first (commands work on a fresh file)."""
-    settings = state(ctx).settings
-    engine = build_engine(settings)
+def runtime(ctx: typer.Context, *, upgrade_schema: bool = True) -> Iterator[Runtime]:
+    """The same runtime the server builds, on a schema brought up to date first (unless told
+    otherwise), so commands work on a fresh file; closed when the command ends."""
+    built = Runtime.build(state(ctx).settings)
     try:
-        upgrade(engine)
-        yield UnitOfWork(engine, write_wait_seconds=settings.sqlite_busy_timeout_ms / 1000)
+        if upgrade_schema:
+            upgrade(built.engine)
+        yield built
     finally:
-        engine.dispose()
+        built.close()
+
+
+@contextmanager
+def unit_of_work(ctx: typer.Context) -> Iterator[UnitOfWork]:
+    """The unit of work of the command's runtime (schema upgraded first)."""
+    with runtime(ctx) as built:
+        yield built.uow
+
+
+FROM_STDIN_HELP = (
+    "Read the password from standard input (one line; a prompt on a terminal) instead of "
+    "the command line, where other users can see it."
+)
+
+
+def read_password(password: str | None, from_stdin: bool, *, option: str) -> str:
+    """The password from ``--password-stdin`` (preferred) or from ``option`` (with a warning:
+    command lines are visible to other users in ``ps`` and stay in shell history)."""
+    if from_stdin and password is not None:
+        raise typer.BadParameter(f"give {option} or --password-stdin, not both")
+    if from_stdin:
+        if sys.stdin.isatty():
+            return getpass.getpass("Password: ")
+        return sys.stdin.readline().rstrip("\r\n")
+    if password is None:
+        raise typer.BadParameter(f"{option} or --password-stdin is required")
+    typer.echo(
+        f"warning: {option} on the command line can be seen by other users and is kept in "
+        "shell history; prefer --password-stdin",
+        err=True,
+    )
+    return password
 
 
 def emit(obj: Any) -> None:

@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
-from promoledger.cli.common import domain_errors, emit, unit_of_work
+from promoledger.cli.common import (
+    FROM_STDIN_HELP,
+    domain_errors,
+    emit,
+    read_password,
+    unit_of_work,
+)
 from promoledger.domain.vocabulary import CredentialKind
 from promoledger.services import credentials
-from promoledger.services.auth import DEFAULT_TOKEN_TTL
+from promoledger.services.tokens import DEFAULT_TOKEN_TTL
 
 till_app = typer.Typer(
     help="Till credentials (HTTP Basic with md5 password).", no_args_is_help=True
@@ -26,12 +32,17 @@ ACCESS_HELP = (
 @till_app.command("create")
 def till_create(
     ctx: typer.Context,
+    *,
     org: Annotated[int, typer.Option(help="Org id.")],
     code: Annotated[str, typer.Option(help="Till code (the Basic user name).")],
-    password: Annotated[str, typer.Option(help="Plain password; clients send its md5 hex.")],
+    password: Annotated[
+        str | None, typer.Option(help="Plain password; clients send its md5 hex.")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option(help=FROM_STDIN_HELP)] = False,
     access: Annotated[str, typer.Option(help=ACCESS_HELP)] = "customer:write",
 ) -> None:
     """Create a till; prints {"id": .., "code": ..}."""
+    password = read_password(password, password_stdin, option="--password")
     with domain_errors(), unit_of_work(ctx) as uow:
         group = credentials.AccessGroup.parse(access)
         cred_id = credentials.create_till(
@@ -83,13 +94,22 @@ def till_enable(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till
         emit(credentials.set_disabled(uow, kind=CredentialKind.TILL, name=code, disabled=False))
 
 
+@till_app.command("unlock")
+def till_unlock(ctx: typer.Context, code: Annotated[str, typer.Option(help="Till code.")]) -> None:
+    """End a lockout now: forget the till's failed attempts from every address (audited)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.unlock(uow, kind=CredentialKind.TILL, name=code))
+
+
 @till_app.command("rotate")
 def till_rotate(
     ctx: typer.Context,
     code: Annotated[str, typer.Option(help="Till code.")],
-    password: Annotated[str, typer.Option(help="The new plain password.")],
+    password: Annotated[str | None, typer.Option(help="The new plain password.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help=FROM_STDIN_HELP)] = False,
 ) -> None:
     """Replace the till's password; the old one is refused from the next request on."""
+    password = read_password(password, password_stdin, option="--password")
     with domain_errors(), unit_of_work(ctx) as uow:
         cred_id = credentials.rotate_till(uow, code=code, password=password)
         emit({"id": cred_id, "code": code})
@@ -121,6 +141,15 @@ def client_enable(
     """Accept a disabled client (and its unexpired tokens) again; prints the client."""
     with domain_errors(), unit_of_work(ctx) as uow:
         emit(credentials.set_disabled(uow, kind=CredentialKind.CLIENT, name=key, disabled=False))
+
+
+@client_app.command("unlock")
+def client_unlock(
+    ctx: typer.Context, key: Annotated[str, typer.Option(help="Client key.")]
+) -> None:
+    """End a lockout now: forget the client's failed attempts from every address (audited)."""
+    with domain_errors(), unit_of_work(ctx) as uow:
+        emit(credentials.unlock(uow, kind=CredentialKind.CLIENT, name=key))
 
 
 @client_app.command("rotate")

@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 
-from promoledger.cli.common import emit, state, unit_of_work
+from promoledger.cli.common import emit, runtime, state, unit_of_work
 from promoledger.observability import backup
 from promoledger.observability.logs import mask_url
 from promoledger.observability.startup import StartupError, sqlite_path
 from promoledger.services import idempotency
-from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 
 app = typer.Typer(help="Database schema and housekeeping commands.", no_args_is_help=True)
@@ -21,11 +20,8 @@ app = typer.Typer(help="Database schema and housekeeping commands.", no_args_is_
 @app.command("upgrade")
 def upgrade_cmd(ctx: typer.Context) -> None:
     """Run the migrations up to the newest schema (safe to run again)."""
-    engine = build_engine(state(ctx).settings)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    with runtime(ctx, upgrade_schema=False) as built:
+        upgrade(built.engine)
     typer.echo("database is up to date", err=True)
 
 

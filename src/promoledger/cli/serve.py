@@ -21,8 +21,8 @@ from promoledger.cli.common import state
 from promoledger.observability.logs import logging_config, mask_url
 from promoledger.observability.server import Limits, ServerConfig
 from promoledger.observability.startup import bind, check_sqlite_file
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
-from promoledger.store.engine import build_engine
 from promoledger.store.schema import upgrade
 
 log = logging.getLogger("promoledger")
@@ -110,13 +110,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _migrate(settings: Settings) -> str | None:
-    engine = build_engine(settings)
+    """Upgrade the schema through the runtime every command and the server build."""
+    built = Runtime.build(settings)
     try:
-        upgrade(engine)
-        with engine.connect() as conn:
+        upgrade(built.engine)
+        with built.engine.connect() as conn:
             revision: str | None = MigrationContext.configure(conn).get_current_revision()
     finally:
-        engine.dispose()
+        built.close()
     return revision
 
 

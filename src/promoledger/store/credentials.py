@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from promoledger.store.tables import auth_failures, credentials, signing_keys
 from promoledger.store.types import utcnow
@@ -43,18 +44,23 @@ PUBLIC_COLUMNS = (
 FAILURE_NAME_LENGTH = 200
 
 
-def for_login(conn: Connection, kind: str, name: str, since: datetime) -> AnyRow | None:
-    """The credential and its failures counted from ``since``, in one indexed statement."""
-    failures = (
-        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
-        .where(auth_failures.c.name == credentials.c.name, auth_failures.c.window_start >= since)
-        .scalar_subquery()
-        .label("failures")
-    )
-    stmt = select(*_AUTH_COLUMNS, failures).where(
-        credentials.c.kind == kind, credentials.c.name == name
-    )
+def for_login(conn: Connection, kind: str, name: str, pair: str, since: datetime) -> AnyRow | None:
+    """The credential with its failures counted from ``since`` — against its name from every
+    address (``failures``) and from this caller's address (``pair_failures``) — in one
+    indexed statement."""
+    stmt = select(
+        *_AUTH_COLUMNS, _failures_of(credentials.c.name, since), _failures_of(pair, since, "pair")
+    ).where(credentials.c.kind == kind, credentials.c.name == name)
     return conn.execute(stmt).first()
+
+
+def _failures_of(key: Any, since: datetime, label: str = "") -> Any:
+    return (
+        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
+        .where(auth_failures.c.name == key, auth_failures.c.window_start >= since)
+        .scalar_subquery()
+        .label(f"{label}_failures" if label else "failures")
+    )
 
 
 def by_name(conn: Connection, kind: str, name: str) -> AnyRow | None:
@@ -113,6 +119,11 @@ def insert_signing_key(conn: Connection, kid: str, secret: bytes) -> None:
     conn.execute(insert(signing_keys).values(kid=kid, secret=secret, created_at=utcnow()))
 
 
+def delete_signing_keys(conn: Connection, kids: list[str]) -> None:
+    if kids:
+        conn.execute(delete(signing_keys).where(signing_keys.c.kid.in_(kids)))
+
+
 def failures_since(conn: Connection, name: str, since: datetime) -> int:
     total = conn.execute(
         select(func.coalesce(func.sum(auth_failures.c.failures), 0)).where(
@@ -123,23 +134,63 @@ def failures_since(conn: Connection, name: str, since: datetime) -> int:
     return int(total)
 
 
-def add_failure(conn: Connection, name: str, window_start: datetime) -> None:
-    """Count one failure in the window; concurrent failures from other processes add up."""
-    name = name[:FAILURE_NAME_LENGTH]
-    bump = (
-        update(auth_failures)
-        .where(auth_failures.c.name == name, auth_failures.c.window_start == window_start)
-        .values(failures=auth_failures.c.failures + 1)
+def add_failures(conn: Connection, keys: list[str], window_start: datetime) -> dict[str, int]:
+    """Count one failure against each key in the window, in one statement; each key's count in
+    the window after it. Concurrent failures from other processes add up (the upsert's row
+    lock queues them on PostgreSQL; SQLite has one writer at a time)."""
+    upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(auth_failures)
+    stmt = (
+        upsert.values(
+            [
+                {"name": k[:FAILURE_NAME_LENGTH], "window_start": window_start, "failures": 1}
+                for k in keys
+            ]
+        )
+        .on_conflict_do_update(
+            index_elements=[auth_failures.c.name, auth_failures.c.window_start],
+            set_={"failures": auth_failures.c.failures + 1},
+        )
+        .returning(auth_failures.c.name, auth_failures.c.failures)
     )
-    if conn.execute(bump).rowcount:
-        return
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(auth_failures).values(name=name, window_start=window_start, failures=1)
-            )
-    except IntegrityError:
-        conn.execute(bump)  # another process inserted the row first
+    return {row.name: int(row.failures) for row in conn.execute(stmt)}
+
+
+def failures_of(conn: Connection, keys: list[str], since: datetime) -> dict[str, int]:
+    """Each key's failures counted from ``since`` (keys without any are left out)."""
+    stmt = (
+        select(auth_failures.c.name, func.sum(auth_failures.c.failures).label("failures"))
+        .where(
+            auth_failures.c.name.in_([k[:FAILURE_NAME_LENGTH] for k in keys]),
+            auth_failures.c.window_start >= since,
+        )
+        .group_by(auth_failures.c.name)
+    )
+    return {row.name: int(row.failures) for row in conn.execute(stmt)}
+
+
+def forgive_failures(conn: Connection, keys: list[str], window_start: datetime) -> None:
+    """Take back one failure per key counted in the window (the attempt turned out right); a
+    counter back at zero is deleted, so a right secret leaves nothing behind."""
+    match = (
+        auth_failures.c.name.in_([k[:FAILURE_NAME_LENGTH] for k in keys]),
+        auth_failures.c.window_start == window_start,
+    )
+    conn.execute(delete(auth_failures).where(*match, auth_failures.c.failures <= 1))
+    conn.execute(update(auth_failures).where(*match).values(failures=auth_failures.c.failures - 1))
+
+
+def clear_failures(conn: Connection, names: list[str], prefixes: list[str]) -> int:
+    """Forget every counted failure under these keys (or key prefixes); how many were forgotten."""
+    keys = [n[:FAILURE_NAME_LENGTH] for n in names]
+    match = or_(
+        auth_failures.c.name.in_(keys),
+        *(auth_failures.c.name.startswith(p, autoescape=True) for p in prefixes),
+    )
+    total = conn.execute(
+        select(func.coalesce(func.sum(auth_failures.c.failures), 0)).where(match)
+    ).scalar_one()
+    conn.execute(delete(auth_failures).where(match))
+    return int(total)
 
 
 def prune_failures(conn: Connection, before: datetime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -39,7 +41,18 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
+def _create_owner_only(url: str) -> None:
+    """Create a new SQLite file readable by its owner only; SQLite gives the -wal and -shm
+    files the main file's mode. An existing file keeps its mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(OSError):  # exists, or unwritable: SQLite reports that itself
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
+    _create_owner_only(url)
     engine = create_engine(
         url,
         echo=settings.log_sql,

@@ -1,4 +1,8 @@
-"""What one server process holds: settings, engine, unit of work, authenticator."""
+"""What one process holds: settings, engine, unit of work, authenticator.
+
+The server (``create_app``) and every CLI command build it the same way, through ``build``,
+and release it with ``close``.
+"""
 
 from __future__ import annotations
 
@@ -24,3 +28,8 @@ class Runtime:
         engine = build_engine(settings)
         uow = UnitOfWork(engine, write_wait_seconds=settings.sqlite_busy_timeout_ms / 1000)
         return cls(settings=settings, engine=engine, uow=uow, auth=Authenticator(uow, settings))
+
+    def close(self) -> None:
+        """Release the database connections and the hash executor."""
+        self.auth.close()
+        self.engine.dispose()
