@@ -131,10 +131,12 @@ def test_a_burst_of_concurrent_guesses_is_counted_before_any_is_checked(
 
     with ThreadPoolExecutor(max_workers=len(guesses)) as pool:
         statuses = list(pool.map(attempt, guesses))
-    checked = [s for s in statuses if s != 429]
-    assert len(checked) <= LIMIT, statuses
-    assert hasher.verified <= LIMIT
-    assert statuses.count(429) >= len(guesses) - LIMIT
+    # At most LIMIT wrong guesses are ever checked. The right secret is a guess like the others:
+    # when it happens to be counted among the first LIMIT it is checked too, succeeds and takes
+    # its count back — so one more hash, never one more wrong guess.
+    assert statuses.count(401) <= LIMIT, statuses
+    assert hasher.verified <= LIMIT + (1 if 200 in statuses else 0)
+    assert statuses.count(429) >= len(guesses) - LIMIT - 1
     assert len(world.audit(action="AUTH_FAILED")) == statuses.count(401)
 
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from promoledger.api.runtime import Runtime
+from promoledger.runtime import Runtime
 
 from promoledger import __version__
 from promoledger.app import create_app

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from promoledger.api.runtime import Runtime
+from promoledger.runtime import Runtime
 from promoledger.app import create_app
 from promoledger.settings import Settings
 from tests.support.factories import World
