@@ -10,11 +10,11 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from promoledger.runtime import Runtime
 
 from promoledger import __version__
 from promoledger.app import create_app
 from promoledger.observability.logs import JsonFormatter, TextFormatter, mask_url
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 from tests.support.factories import World, bulk_body
 

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from promoledger.runtime import Runtime
 from promoledger.app import create_app
+from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 from tests.support.factories import World
 from tests.support.probes import with_probes

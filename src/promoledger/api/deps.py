@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from promoledger.domain.context import Context, Principal
+from promoledger.domain.context import Principal
 from promoledger.domain.errors import AuthenticationFailed, PermissionDenied
 from promoledger.domain.vocabulary import Access, Resource
 from promoledger.runtime import Runtime
@@ -94,12 +94,3 @@ CustomerRead = Annotated[Principal, Depends(require(Resource.CUSTOMER, Access.RE
 CustomerWrite = Annotated[Principal, Depends(require(Resource.CUSTOMER, Access.WRITE))]
 ConfigRead = Annotated[Principal, Depends(require(Resource.CONFIG, Access.READ))]
 ConfigWrite = Annotated[Principal, Depends(require(Resource.CONFIG, Access.WRITE))]
-
-
-def context_for(request: Request, principal: Principal) -> Context:
-    """The audit context of this request: who, which request id, which idempotency key."""
-    return Context.for_principal(
-        principal,
-        request_id=request_id(request),
-        idempotency_key=request.headers.get("idempotency-key"),
-    )

@@ -28,7 +28,6 @@ from promoledger.store import customers as customer_store
 @dataclass(frozen=True, slots=True)
 class ResolvedBatch:
     promotion: Promotion
-    identifier: IdentifierName
     entries: tuple[CustomerEntry, ...]
     # entry index → customer id, or the error that entry fails with (8003/8015/8896/...)
     customer_of: dict[int, int]
@@ -110,4 +109,4 @@ def resolve(
             error_of[entry.index] = E.CUSTOMER_NOT_FOUND
         else:
             customer_of[entry.index] = customer_id
-    return ResolvedBatch(promotion, identifier, request.entries, customer_of, error_of)
+    return ResolvedBatch(promotion, request.entries, customer_of, error_of)

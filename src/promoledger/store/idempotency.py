@@ -90,7 +90,6 @@ def retake(
             expires_at=expires_at,
             response_status=None,
             response_body=None,
-            response_headers=None,
         )
     )
     return bool(result.rowcount)

@@ -223,7 +223,6 @@ idempotency_keys = Table(
     Column("state", String(10), nullable=False),
     Column("response_status", Integer, nullable=True),
     Column("response_body", LargeBinary, nullable=True),
-    Column("response_headers", Text, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False, index=True),
     CheckConstraint("state IN ('RUNNING', 'DONE')", name="state"),
