@@ -48,27 +48,26 @@ def cursor(conn: Connection) -> Any:
 
 def execute(conn: Connection, sql: Sql, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run one statement; its rows (none for a statement without RETURNING)."""
-    text = sql.text(conn)
-    cur = cursor(conn)
-    try:
-        _announce(conn, cur, text, params, many=False)
-        with _as_sqlalchemy_errors(conn, cur, text, params):
-            cur.execute(text, params)
-            return list(cur.fetchall()) if cur.description is not None else []
-    finally:
-        cur.close()
+    return _run(conn, sql, params, many=False)
 
 
 def execute_many(conn: Connection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
     """Run one statement once per row (the driver's executemany)."""
-    if not rows:
-        return
+    if rows:
+        _run(conn, sql, rows, many=True)
+
+
+def _run(conn: Connection, sql: Sql, params: Any, *, many: bool) -> list[tuple[Any, ...]]:
     text = sql.text(conn)
     cur = cursor(conn)
     try:
-        _announce(conn, cur, text, rows, many=True)
-        with _as_sqlalchemy_errors(conn, cur, text, rows):
-            cur.executemany(text, rows)
+        _announce(conn, cur, text, params, many=many)
+        with _as_sqlalchemy_errors(conn, cur, text, params):
+            if many:
+                cur.executemany(text, params)
+                return []
+            cur.execute(text, params)
+            return list(cur.fetchall()) if cur.description is not None else []
     finally:
         cur.close()
 
