@@ -179,17 +179,19 @@ def _parse_identifier_name(value: Any) -> IdentifierName | None:
         return None
 
 
+_BY_ID, _BY_EMAIL = IdentifierName.ID, IdentifierName.EMAIL  # bound once: read per customer
+
+
 def _parse_entry(
     index: int, raw: Any, identifier: IdentifierName | None, with_earn_ids: bool
 ) -> CustomerEntry:
     if not isinstance(raw, dict):
         return CustomerEntry(index, "", None, None, error=E.EMPTY_CUSTOMERS)
     value = raw.get("identifierValue")
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is int:  # not bool, whose type is bool
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
+    if type(value) is not str or not (value := value.strip()):
         return CustomerEntry(index, "", None, None, error=E.EMPTY_CUSTOMERS)
-    value = value.strip()
 
     source: Source | None = None
     source_raw = raw.get("source")
@@ -209,10 +211,10 @@ def _parse_entry(
             earn_ids = tuple(x for x in parsed if x is not None)
 
     customer_id: int | None = None
-    if identifier is IdentifierName.ID:
+    if identifier is _BY_ID:
         customer_id = parse_int(value)
         if customer_id is None:
             return CustomerEntry(index, value, source, earn_ids, error=E.ISSUE_FAILED)
-    elif identifier is IdentifierName.EMAIL:
+    elif identifier is _BY_EMAIL:
         value = value.lower()
     return CustomerEntry(index, value, source, earn_ids, customer_id=customer_id)

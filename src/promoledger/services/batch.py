@@ -84,9 +84,8 @@ def resolve(
     identifier = request.identifier_name
 
     wanted = [e for e in request.entries if e.error is None]
-    keys = {
-        e.customer_id if identifier is IdentifierName.ID else e.identifier_value for e in wanted
-    }
+    by_id = identifier is IdentifierName.ID
+    keys = {e.customer_id if by_id else e.identifier_value for e in wanted}
     found = store.members_by_identifier(
         conn,
         org_id=org_id,
@@ -101,10 +100,9 @@ def resolve(
     customer_of: dict[int, int] = {}
     error_of: dict[int, ErrorDef] = {e.index: e.error for e in request.entries if e.error}
     for entry in wanted:
-        key = entry.customer_id if identifier is IdentifierName.ID else entry.identifier_value
-        customer_id = found.get(key)
-        if customer_id is None or not source_matches(
-            identifier, entry.source, sources.get(customer_id, ())
+        customer_id = found.get(entry.customer_id if by_id else entry.identifier_value)
+        if customer_id is None or (
+            needs_source and not source_matches(identifier, entry.source, sources[customer_id])
         ):
             error_of[entry.index] = E.CUSTOMER_NOT_FOUND
         else:

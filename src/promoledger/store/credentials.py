@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -44,23 +44,30 @@ PUBLIC_COLUMNS = (
 FAILURE_NAME_LENGTH = 200
 
 
+def _failures_of(key: Any, label: str) -> Any:
+    return (
+        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
+        .where(auth_failures.c.name == key, auth_failures.c.window_start >= bindparam("since"))
+        .scalar_subquery()
+        .label(label)
+    )
+
+
+# Built once: every authenticated request runs it, and building the statement (and its cache
+# key) each time cost more than executing it.
+_FOR_LOGIN = select(
+    *_AUTH_COLUMNS,
+    _failures_of(credentials.c.name, "failures"),
+    _failures_of(bindparam("pair"), "pair_failures"),
+).where(credentials.c.kind == bindparam("kind"), credentials.c.name == bindparam("name"))
+
+
 def for_login(conn: Connection, kind: str, name: str, pair: str, since: datetime) -> AnyRow | None:
     """The credential with its failures counted from ``since`` — against its name from every
     address (``failures``) and from this caller's address (``pair_failures``) — in one
     indexed statement."""
-    stmt = select(
-        *_AUTH_COLUMNS, _failures_of(credentials.c.name, since), _failures_of(pair, since, "pair")
-    ).where(credentials.c.kind == kind, credentials.c.name == name)
-    return conn.execute(stmt).first()
-
-
-def _failures_of(key: Any, since: datetime, label: str = "") -> Any:
-    return (
-        select(func.coalesce(func.sum(auth_failures.c.failures), 0))
-        .where(auth_failures.c.name == key, auth_failures.c.window_start >= since)
-        .scalar_subquery()
-        .label(f"{label}_failures" if label else "failures")
-    )
+    params = {"kind": kind, "name": name, "pair": pair, "since": since}
+    return conn.execute(_FOR_LOGIN, params).first()
 
 
 def by_name(conn: Connection, kind: str, name: str) -> AnyRow | None:
