@@ -161,17 +161,21 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PROMOLEDGER_DATABASE_URL": url, **(extra_env or {})}
         self.spy: subprocess.Popen[bytes] | None = None
-        self.proc = subprocess.Popen(
-            [PROMOLEDGER, "serve", "--port", str(self.port)]
-            + (["--workers", str(Server.workers)] if Server.workers else []),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # The server's log (an access line per request) goes to a file: a pipe nobody reads
+        # fills up and stalls the server.
+        self.log = Path(tempfile.mkstemp(prefix="promoledger-bench-", suffix=".log")[1])
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [PROMOLEDGER, "serve", "--port", str(self.port)]
+                + (["--workers", str(Server.workers)] if Server.workers else []),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
                     self._attach_profiler()
@@ -209,6 +213,7 @@ class Server:
         return proc_status_mb(self.proc.pid, "VmHWM")
 
     def stop(self) -> None:
+        self.log.unlink(missing_ok=True)
         if self.spy is not None:
             self.spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             self.spy.wait(30)
