@@ -76,6 +76,24 @@ def test_a_missing_directory_or_unwritable_path_is_one_line(tmp_path: Path) -> N
     )
 
 
+def test_an_unusable_token_key_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    url = f"sqlite:///{tmp_path}/promoledger.db"
+    assert _run("db", "upgrade", cwd=tmp_path, PROMOLEDGER_DATABASE_URL=url).returncode == 0
+    line = _one_line_error(
+        _run(
+            "serve",
+            "--port",
+            str(free_port()),
+            cwd=tmp_path,
+            PROMOLEDGER_DATABASE_URL=url,
+            PROMOLEDGER_TOKEN_KEY_FILE=str(tmp_path / "a-file" / "token-key"),
+        )
+    )
+    assert "PROMOLEDGER_TOKEN_KEY_FILE" in line
+    assert "a-file/token-key" in line
+
+
 def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:
     line = _one_line_error(_run("serve", cwd=tmp_path, PROMOLEDGER_BATCH_LIMIT="lots"))
     assert "PROMOLEDGER_BATCH_LIMIT" in line

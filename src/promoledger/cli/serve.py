@@ -20,7 +20,7 @@ from promoledger import __version__
 from promoledger.cli.common import state
 from promoledger.observability.logs import logging_config, mask_url
 from promoledger.observability.server import Limits, ServerConfig
-from promoledger.observability.startup import bind, check_sqlite_file
+from promoledger.observability.startup import bind, check_sqlite_file, check_token_key
 from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 from promoledger.store.schema import upgrade
@@ -90,6 +90,7 @@ def register(app: typer.Typer) -> None:
         sock = bind(host, port)  # the port first: a port in use is reported before migrating
         try:
             check_sqlite_file(settings.database_url, create=create)
+            check_token_key(settings)
             revision = _migrate(settings)
             os.environ["PROMOLEDGER_DATABASE_URL"] = settings.database_url
             limits = _limits(settings)

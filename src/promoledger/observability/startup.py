@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from promoledger.observability.logs import mask_url
-from promoledger.settings import ENV_PREFIX
+from promoledger.services import token_keys
+from promoledger.settings import ENV_PREFIX, Settings
 
 EXIT_STARTUP = 2
 
@@ -64,6 +65,19 @@ def check_sqlite_file(url: str, *, create: bool) -> None:
         raise StartupError(
             f"database file {path} (or its directory, for the WAL file) is not writable"
         )
+
+
+def check_token_key(settings: Settings) -> None:
+    """The token master key can be read (or its file created) before anything is served."""
+    try:
+        token_keys.master_key(settings)
+    except (OSError, ValueError) as exc:
+        path = token_keys.key_file(settings)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StartupError(
+            f"cannot use the token key file {path} (PROMOLEDGER_TOKEN_KEY_FILE, or set "
+            f"PROMOLEDGER_TOKEN_KEY): {reason}"
+        ) from exc
 
 
 def bind(host: str, port: int) -> socket.socket:
