@@ -45,6 +45,9 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+DEFAULT_WORKERS = 2
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -52,7 +55,15 @@ def register(app: typer.Typer) -> None:
         *,
         host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-        workers: Annotated[int, typer.Option(help="Server processes (share the database).")] = 1,
+        workers: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="Server processes (they share the database). The default, 2, measured best "
+                "on both databases on a 2-core machine: the processes run their Python side by "
+                "side while SQLite's writers queue across them.",
+            ),
+        ] = DEFAULT_WORKERS,
         create: Annotated[
             bool, typer.Option("--create", help="Create the SQLite file if it does not exist.")
         ] = False,

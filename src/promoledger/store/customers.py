@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Column, Connection, Row, insert, select
 
 from promoledger.domain.customers import Customer
 from promoledger.domain.ledger import LedgerRecord
@@ -86,28 +86,23 @@ def get_customer(conn: Connection, *, org_id: int, customer_id: int) -> Customer
 
 
 def sources_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    if customer_ids:
-        stmt = (
-            select(customer_sources)
-            .where(customer_sources.c.customer_id.in_(list(customer_ids)))
-            .order_by(customer_sources.c.customer_id, customer_sources.c.source)
-        )
-        for row in conn.execute(stmt):
-            found[int(row.customer_id)].append(row.source)
-    return found
+    """customer id → the sources it is registered in, sorted."""
+    return _grouped(conn, customer_sources.c.customer_id, customer_sources.c.source, customer_ids)
 
 
 def programs_of(conn: Connection, customer_ids: Collection[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = defaultdict(list)
+    """customer id → the programs it is a member of, ascending."""
+    return _grouped(conn, program_members.c.customer_id, program_members.c.program_id, customer_ids)
+
+
+def _grouped(
+    conn: Connection, key: Column[Any], value: Column[Any], customer_ids: Collection[int]
+) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
     if customer_ids:
-        stmt = (
-            select(program_members)
-            .where(program_members.c.customer_id.in_(list(customer_ids)))
-            .order_by(program_members.c.customer_id, program_members.c.program_id)
-        )
-        for row in conn.execute(stmt):
-            found[int(row.customer_id)].append(int(row.program_id))
+        stmt = select(key, value).where(key.in_(list(customer_ids))).order_by(key, value)
+        for customer_id, item in conn.execute(stmt):
+            found[customer_id].append(item)
     return found
 
 
