@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from promoledger.api.deps import get_runtime
 from promoledger.api.errors import catalogue_item
 from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
-from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef
+from promoledger.domain.bulk import BulkAction, BulkRequest, PromotionRef, parse_bulk_request
 from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult, EntryOutcome
@@ -76,18 +77,29 @@ async def bulk_mutation(
     request: Request,
     principal: Principal,
     *,
-    parse: Callable[[Any], BulkRequest],
+    actions: Mapping[str, BulkAction] | None,
+    fixed_action: BulkAction | None = None,
+    with_earn_ids: bool = False,
     execute: Callable[[UnitOfWork, Context, BulkRequest], BatchResult],
 ) -> Response:
-    """A Capillary bulk POST: parse, execute, answer with the envelope.
+    """A Capillary bulk POST: parse (with the endpoint's bulkAction rules), execute, answer
+    with the envelope.
 
     Parsing runs inside ``mutate``, so a request-level rejection (400) is answered, stored and
     replayed under an Idempotency-Key exactly like a processed request.
     """
     body = await request.body()
+    batch_limit = get_runtime(request).settings.batch_limit
 
     def run(uow: UnitOfWork, ctx: Context) -> BatchResult:
-        return execute(uow, ctx, parse(decode_json(body)))
+        bulk = parse_bulk_request(
+            decode_json(body),
+            actions=actions,
+            fixed_action=fixed_action,
+            batch_limit=batch_limit,
+            with_earn_ids=with_earn_ids,
+        )
+        return execute(uow, ctx, bulk)
 
     return await mutate(request, principal, body=body, run=run, render=render_bulk)
 

@@ -6,9 +6,9 @@ from fastapi import Request
 from starlette.responses import Response
 
 from promoledger.api.capillary import bulk_mutation, openapi_body
-from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.deps import CustomerWrite
 from promoledger.api.errors import ErrorFamily, family_router
-from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, BulkAction, parse_bulk_request
+from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, BulkAction
 from promoledger.services import enrol_earn as service
 
 router = family_router(ErrorFamily.BULK, tags=["capillary"])
@@ -20,13 +20,10 @@ router = family_router(ErrorFamily.BULK, tags=["capillary"])
     openapi_extra=openapi_body(),
 )
 async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response:
-    runtime = get_runtime(request)
     return await bulk_mutation(
         request,
         principal,
-        parse=lambda payload: parse_bulk_request(
-            payload, actions=ENROL_AND_EARN_ACTIONS, batch_limit=runtime.settings.batch_limit
-        ),
+        actions=ENROL_AND_EARN_ACTIONS,
         execute=lambda uow, ctx, bulk: service.enrol_and_earn(uow, ctx, request=bulk),
     )
 
@@ -37,15 +34,10 @@ async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response
     openapi_extra=openapi_body(),
 )
 async def direct_earn(request: Request, principal: CustomerWrite) -> Response:
-    runtime = get_runtime(request)
     return await bulk_mutation(
         request,
         principal,
-        parse=lambda payload: parse_bulk_request(
-            payload,
-            actions=None,
-            fixed_action=BulkAction.EARN,
-            batch_limit=runtime.settings.batch_limit,
-        ),
+        actions=None,
+        fixed_action=BulkAction.EARN,
         execute=lambda uow, ctx, bulk: service.direct_earn(uow, ctx, request=bulk),
     )

@@ -8,9 +8,9 @@ from fastapi import Request
 from starlette.responses import Response
 
 from promoledger.api.capillary import bulk_mutation, openapi_body
-from promoledger.api.deps import CustomerWrite, get_runtime
+from promoledger.api.deps import CustomerWrite
 from promoledger.api.errors import ErrorFamily, family_router
-from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction, parse_bulk_request
+from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction
 from promoledger.domain.context import Principal
 from promoledger.services import revoke as service
 
@@ -48,16 +48,11 @@ async def _revoke(
     actions: Mapping[str, BulkAction],
     fixed: BulkAction | None,
 ) -> Response:
-    runtime = get_runtime(request)
     return await bulk_mutation(
         request,
         principal,
-        parse=lambda payload: parse_bulk_request(
-            payload,
-            actions=actions,
-            fixed_action=fixed,
-            batch_limit=runtime.settings.batch_limit,
-            with_earn_ids=True,
-        ),
+        actions=actions,
+        fixed_action=fixed,
+        with_earn_ids=True,
         execute=lambda uow, ctx, bulk: service.revoke(uow, ctx, request=bulk),
     )
