@@ -122,7 +122,7 @@ def test_failures_answer_400_in_the_issue_shape(world: World, client: TestClient
         (_query("mobile", c.mobile, "WEBSITE"), body, 8015),
         (_query("id", 123456), body, 8015),
         (_query("id", "abc"), body, 8896),
-        (_query("id", c.id) + "&type=USERGROUP2", body, 8899),
+        (_query("id", c.id) + "&type=USERGROUP2", body, 1212),
     ]
     for query, payload, code in cases:
         response = client.post(URL + query, json=payload, headers=caller.headers)

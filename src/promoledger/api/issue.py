@@ -1,5 +1,8 @@
 """Route: ``POST /v2/promotion/issue?identifierName=&identifierValue=&source=`` (one customer).
 
+``identifierName`` is id, mobile, email or externalId; the three query parameters are required
+(11013), ``type`` is optional and must be CUSTOMER (1212), ``accountId`` is optional.
+
 Success: ``{"warnings":[],"errors":[],"sideEffects":[{programId, promotionId, issualId,
 earnedId, type}]}`` with integer ids (null when the action creates no such record) and ``type``
 the Capillary name of the promotion type (LOYALTY_EARNING or LOYALTY). Over a limit: HTTP 200,
@@ -43,6 +46,28 @@ ISSUE_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
+ISSUE_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "identifierName",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "enum": ["id", "mobile", "email", "externalId"]},
+    },
+    {"name": "identifierValue", "in": "query", "required": True, "schema": {"type": "string"}},
+    {"name": "source", "in": "query", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "type",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["CUSTOMER"]},
+    },
+    {"name": "accountId", "in": "query", "required": False, "schema": {"type": "string"}},
+]
+
+# The three query parameters Capillary requires; any of them missing or empty → 11013.
+REQUIRED_PARAMS = ("identifierName", "identifierValue", "source")
+
+
 @router.post(
     "/v2/promotion/issue",
     summary="Enrol one customer (ENROL_AND_ISSUE) or issue the promotion to them (DIRECT_ISSUE)",
@@ -51,15 +76,7 @@ ISSUE_BODY_SCHEMA: dict[str, Any] = {
             "required": True,
             "content": {"application/json": {"schema": ISSUE_BODY_SCHEMA}},
         },
-        "parameters": [
-            {
-                "name": name,
-                "in": "query",
-                "required": name != "source",
-                "schema": {"type": "string"},
-            }
-            for name in ("identifierName", "identifierValue", "source")
-        ],
+        "parameters": ISSUE_PARAMETERS,
     },
 )
 async def issue(request: Request, principal: CustomerWrite) -> Response:
@@ -79,19 +96,24 @@ async def issue(request: Request, principal: CustomerWrite) -> Response:
 
 
 def parse_issue_request(query: dict[str, str], body: Any) -> BulkRequest:
-    """Read the query and body as a one-customer bulk request, so the same rules apply."""
+    """Read the query and body as a one-customer bulk request, so the same rules apply.
+
+    This endpoint's own checks come first: the three query parameters (11013 with its own
+    message) and ``type`` (1212; ``accountId`` is accepted and not used: one org, one account).
+    """
     if not isinstance(body, dict):
         raise RequestRejected(E.INVALID_JSON)
-    customer: dict[str, Any] = {"identifierValue": query.get("identifierValue")}
-    if "source" in query:
-        customer["source"] = query["source"]
+    if any(not query.get(name, "").strip() for name in REQUIRED_PARAMS):
+        raise RequestRejected(E.ISSUE_PARAMS_EMPTY)
+    if query.get("type", "CUSTOMER") != "CUSTOMER":
+        raise RequestRejected(E.ISSUE_ENTITY_TYPE)
     payload = {
-        "type": query.get("type", "CUSTOMER"),
+        "type": "CUSTOMER",
         "promotionDetails": {
             key: body[key] for key in ("programId", "promotionId", "promoIdentifier") if key in body
         },
-        "identifierName": query.get("identifierName"),
-        "customers": [customer],
+        "identifierName": query["identifierName"],
+        "customers": [{"identifierValue": query["identifierValue"], "source": query["source"]}],
     }
     return parse_bulk_request(payload, actions=None, fixed_action=BulkAction.ENROL, batch_limit=1)
 

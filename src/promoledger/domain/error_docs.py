@@ -27,6 +27,10 @@ How they reach the client:
 - **Per-entry** failures (8003, 8015, 8896, 8903, 2305, 9101, 9102, 11013 for an empty
   identifierValue) answer HTTP 200; only that entry has `errors`. 8890 is a warning: the entry
   succeeds without the new id.
+- `POST /v2/promotion/issue` answers every failure but authentication and access with HTTP 400
+  in its own shape, `{"warnings":[],"errors":[..],"sideEffects":[]}`: the codes above, and its
+  own two — 11013 with the message naming its three query parameters when one of them is
+  missing or empty, and 1212 for a `type` other than CUSTOMER.
 - Authentication 401, access 4000 (HTTP 403), throttling 9429 (HTTP 429 + Retry-After),
   Idempotency-Key 9431 (HTTP 422) and 9432 (HTTP 409), body too large 9413 (HTTP 413), database
   unavailable 9503 (HTTP 503 + Retry-After, nothing committed), internal 9500 (HTTP 500).
@@ -34,7 +38,8 @@ How they reach the client:
   409 (9409), 422 (9422, 9423).
 
 A code may appear twice when Capillary uses it with two messages (8902 for revokes and for
-enrol/earn; 401 for passwords and for tokens).
+enrol/earn; 401 for passwords and for tokens; 11013 for the bulk APIs and for
+`/v2/promotion/issue`).
 
 | code | origin | message | meaning |
 |---:|---|---|---|

@@ -93,6 +93,17 @@ EMPTY_CUSTOMERS = _c(
     "Customer identifier is empty",
     "customers is missing or empty (request-level), or an identifierValue is empty (entry).",
 )
+ISSUE_PARAMS_EMPTY = _c(
+    11013,
+    "identifierName, identifierValue, source can not be empty",
+    "POST /v2/promotion/issue: a query parameter identifierName, identifierValue or source is "
+    "missing or empty.",
+)
+ISSUE_ENTITY_TYPE = _c(
+    1212,
+    "Entity type invalid",
+    "POST /v2/promotion/issue: the type query parameter is given and is not CUSTOMER.",
+)
 BATCH_LIMIT = _c(
     1060, "Batch limit size exceeded", "More customers than the batch limit (default 100)."
 )
