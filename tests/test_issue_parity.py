@@ -118,3 +118,83 @@ def test_rejections_replay_under_an_idempotency_key(world: World, client: TestCl
     again = client.post(URL + "?identifierName=id", json={}, headers=headers)
     assert first.json() == again.json() == EMPTY
     assert again.headers.get("idempotent-replayed") == "true"
+
+
+def test_external_id_and_cuid_name_the_customer(world: World, client: TestClient) -> None:
+    org = world.org()
+    caller = world.till(org)
+    program = world.program(org)
+    enrol = world.promotion(org, program)
+    direct = world.promotion(org, program, type="DIRECT_ISSUE", earns_per_customer=-1)
+    c, other = world.customers(org, program, 2)
+    # externalId ignores the source, like id (only mobile and email are registered per source).
+    by_external = client.post(
+        f"{URL}?identifierName=externalId&identifierValue={c.external_id}&source=WEBSITE",
+        json={"programId": program, "promotionId": enrol.id},
+        headers=caller.headers,
+    )
+    assert by_external.status_code == 200, by_external.text
+    (enrolment,) = world.rows(t.enrolments)
+    assert (enrolment.customer_id, by_external.json()["sideEffects"][0]["issualId"]) == (
+        c.id,
+        enrolment.id,
+    )
+    by_cuid = client.post(
+        f"{URL}?identifierName=cuid&identifierValue={other.id}&source=INSTORE",
+        json={"programId": program, "promotionId": direct.id},
+        headers=caller.headers,
+    )
+    assert by_cuid.status_code == 200, by_cuid.text
+    assert [e.customer_id for e in world.rows(t.earns)] == [other.id]
+    unknown = client.post(
+        f"{URL}?identifierName=externalId&identifierValue=nobody&source=INSTORE",
+        json={"programId": program, "promotionId": direct.id},
+        headers=caller.headers,
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["code"] == 8015
+    # Case-sensitive, as Capillary's enum: EXTERNALID is no identifierName.
+    shouting = client.post(
+        f"{URL}?identifierName=EXTERNALID&identifierValue={c.external_id}&source=INSTORE",
+        json={"programId": program, "promotionId": direct.id},
+        headers=caller.headers,
+    )
+    assert shouting.json()["errors"][0]["code"] == 8013
+
+
+def test_the_bulk_apis_keep_id_mobile_email(world: World, client: TestClient) -> None:
+    org = world.org()
+    caller = world.till(org)
+    program = world.program(org)
+    direct = world.promotion(org, program, type="DIRECT_ISSUE")
+    (c,) = world.customers(org, program)
+    for name, value in (("externalId", c.external_id), ("cuid", str(c.id))):
+        response = client.post(
+            "/v2/promotion/bulk/directEarn",
+            json={
+                "type": "CUSTOMER",
+                "identifierName": name,
+                "promotionDetails": {"programId": program, "promotionId": direct.id},
+                "customers": [{"identifierValue": value}],
+            },
+            headers=caller.headers,
+        )
+        assert response.status_code == 400, name
+        assert response.json()["response"][0]["errors"][0]["code"] == 8013
+    assert world.rows(t.earns) == []
+
+
+def test_the_lookup_takes_external_id_and_cuid(world: World, client: TestClient) -> None:
+    org = world.org()
+    caller = world.till(org)
+    program = world.program(org)
+    world.promotion(org, program)
+    (c,) = world.customers(org, program)
+    lookup = "/v2/customers/lookup/promotionData"
+    for query in (
+        f"?identifierName=externalId&identifierValue={c.external_id}&source=WEBSITE",
+        f"?identifierName=cuid&identifierValue={c.id}",
+        f"?identifierName=id&identifierValue={c.id}",
+    ):
+        response = client.get(lookup + query, headers=caller.headers)
+        assert response.status_code == 200, (query, response.text)

@@ -179,7 +179,8 @@ def test_errors(world: World, client: TestClient) -> None:
     (foreign,) = world.customers(outsider_org, world.program(outsider_org))
     cases = [
         ("?identifierValue=1", 8013),
-        (f"?identifierName=externalId&identifierValue={c.external_id}", 8013),
+        (f"?identifierName=phone&identifierValue={c.mobile}", 8013),
+        ("?identifierName=externalId&identifierValue=nobody", 8015),
         ("?identifierName=id&identifierValue=", 11013),
         (f"?identifierName=id&identifierValue={c.id}&source=MOON", 8003),
         (f"?identifierName=mobile&identifierValue={c.mobile}&source=WEBSITE", 8015),

@@ -1,7 +1,7 @@
 """Route: ``POST /v2/promotion/issue?identifierName=&identifierValue=&source=`` (one customer).
 
-``identifierName`` is id, mobile, email or externalId; the three query parameters are required
-(11013), ``type`` is optional and must be CUSTOMER (1212), ``accountId`` is optional.
+``identifierName`` is id (alias cuid), mobile, email or externalId; the three query parameters
+are required (11013), ``type`` is optional and must be CUSTOMER (1212), ``accountId`` is optional.
 
 Success: ``{"warnings":[],"errors":[],"sideEffects":[{programId, promotionId, issualId,
 earnedId, type}]}`` with integer ids (null when the action creates no such record) and ``type``
@@ -24,7 +24,7 @@ from promoledger.api.extensions import mutate
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import BulkAction, BulkRequest, parse_bulk_request
 from promoledger.domain.errors import RequestRejected
-from promoledger.domain.vocabulary import PromotionType
+from promoledger.domain.vocabulary import SINGLE_CUSTOMER_IDENTIFIER_NAMES, PromotionType
 from promoledger.services import issue as service
 
 router = family_router(ErrorFamily.ISSUE, tags=["capillary"])
@@ -115,7 +115,13 @@ def parse_issue_request(query: dict[str, str], body: Any) -> BulkRequest:
         "identifierName": query["identifierName"],
         "customers": [{"identifierValue": query["identifierValue"], "source": query["source"]}],
     }
-    return parse_bulk_request(payload, actions=None, fixed_action=BulkAction.ENROL, batch_limit=1)
+    return parse_bulk_request(
+        payload,
+        actions=None,
+        fixed_action=BulkAction.ENROL,
+        batch_limit=1,
+        identifier_names=SINGLE_CUSTOMER_IDENTIFIER_NAMES,
+    )
 
 
 def _render(result: service.IssueResult) -> tuple[int, Any]:

@@ -26,7 +26,13 @@ from promoledger.domain.bulk import MAX_DB_INT, parse_int
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus, Timeline
-from promoledger.domain.vocabulary import IdentifierName, Source, parse_source
+from promoledger.domain.vocabulary import (
+    SINGLE_CUSTOMER_IDENTIFIER_NAMES,
+    IdentifierName,
+    Source,
+    parse_identifier_name,
+    parse_source,
+)
 from promoledger.services import lookup as service
 
 router = family_router(ErrorFamily.LOOKUP, tags=["capillary"])
@@ -70,10 +76,11 @@ async def promotion_data(request: Request, principal: CustomerRead) -> OrjsonRes
 
 def parse_lookup_query(params: dict[str, str]) -> service.LookupQuery:
     """The checks in order: 8013, 11013, 8003, then limit/offset/filter (9002)."""
-    try:
-        identifier = IdentifierName(params.get("identifierName", ""))
-    except ValueError:
-        raise RequestRejected(E.INVALID_IDENTIFIER_NAME) from None
+    identifier = parse_identifier_name(
+        params.get("identifierName"), SINGLE_CUSTOMER_IDENTIFIER_NAMES
+    )
+    if identifier is None:
+        raise RequestRejected(E.INVALID_IDENTIFIER_NAME)
     value = params.get("identifierValue", "").strip()
     if not value:
         raise RequestRejected(E.EMPTY_CUSTOMERS)

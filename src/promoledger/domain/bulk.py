@@ -15,7 +15,13 @@ from typing import Any
 
 from promoledger.domain import errors as E
 from promoledger.domain.errors import ErrorDef, RequestRejected
-from promoledger.domain.vocabulary import IdentifierName, Source, parse_source
+from promoledger.domain.vocabulary import (
+    BULK_IDENTIFIER_NAMES,
+    IdentifierName,
+    Source,
+    parse_identifier_name,
+    parse_source,
+)
 
 MAX_DB_INT = 2**63 - 1
 
@@ -74,10 +80,12 @@ def parse_bulk_request(
     fixed_action: BulkAction | None = None,
     batch_limit: int,
     with_earn_ids: bool = False,
+    identifier_names: Mapping[str, IdentifierName] = BULK_IDENTIFIER_NAMES,
 ) -> BulkRequest:
     """Parse a bulk body. ``actions`` maps accepted bulkAction spellings; None means the endpoint
     takes no bulkAction and performs ``fixed_action``. With both, bulkAction is optional: absent
-    means ``fixed_action``, present must be one of ``actions``."""
+    means ``fixed_action``, present must be one of ``actions``. ``identifier_names`` are the
+    identifierName spellings the endpoint accepts (others → 8013)."""
     if not isinstance(payload, dict):
         raise RequestRejected(E.INVALID_JSON)
     _check_entity_type(payload.get("type"))
@@ -90,7 +98,7 @@ def parse_bulk_request(
     ref = _parse_promotion_ref(details)
 
     identifier_raw = payload.get("identifierName", details.get("identifierName"))
-    identifier = _parse_identifier_name(identifier_raw)
+    identifier = parse_identifier_name(identifier_raw, identifier_names)
     deferred: ErrorDef | None = None if identifier else E.INVALID_IDENTIFIER_NAME
 
     raw_customers = payload.get("customers")
@@ -168,15 +176,6 @@ def _parse_promotion_ref(details: dict[str, Any]) -> PromotionRef:
         promotion_id_invalid=(_present(promotion_raw) and promotion_id is None)
         or (_present(identifier_raw) and identifier is None),
     )
-
-
-def _parse_identifier_name(value: Any) -> IdentifierName | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return IdentifierName(value)
-    except ValueError:
-        return None
 
 
 _BY_ID, _BY_EMAIL = IdentifierName.ID, IdentifierName.EMAIL  # bound once: read per customer

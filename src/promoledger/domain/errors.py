@@ -86,7 +86,8 @@ ACTION_NOT_SUPPORTED = _c(
 INVALID_IDENTIFIER_NAME = _c(
     8013,
     "Invalid identifier name passed",
-    "identifierName is missing or not one of id, mobile, email.",
+    "identifierName is missing or not one of id, mobile, email (bulk APIs); id, cuid, mobile, "
+    "email, externalId (/v2/promotion/issue and promotionData).",
 )
 EMPTY_CUSTOMERS = _c(
     11013,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from enum import IntEnum, StrEnum
 
 
@@ -56,12 +56,35 @@ class IdentifierName(StrEnum):
     ID = "id"
     MOBILE = "mobile"
     EMAIL = "email"
+    EXTERNAL_ID = "externalId"
+
+
+# The spellings each kind of endpoint accepts. Capillary's bulk APIs take id, mobile and email;
+# its single-customer endpoints (``/v2/promotion/issue``, promotionData) add externalId, and
+# cuid, which names the same numeric customer id as ``id``.
+BULK_IDENTIFIER_NAMES: Mapping[str, IdentifierName] = {
+    n.value: n for n in (IdentifierName.ID, IdentifierName.MOBILE, IdentifierName.EMAIL)
+}
+SINGLE_CUSTOMER_IDENTIFIER_NAMES: Mapping[str, IdentifierName] = {
+    **{n.value: n for n in IdentifierName},
+    "cuid": IdentifierName.ID,
+}
+
+
+def parse_identifier_name(
+    value: object, accepted: Mapping[str, IdentifierName] = BULK_IDENTIFIER_NAMES
+) -> IdentifierName | None:
+    """The identifier kind ``value`` names among ``accepted`` spellings (case-sensitive)."""
+    return accepted.get(value) if isinstance(value, str) else None
+
+
+_REGISTERED_KEYS = frozenset({IdentifierName.MOBILE, IdentifierName.EMAIL})
 
 
 def needs_registration(identifier: IdentifierName, source: Source | None) -> bool:
     """A mobile/email lookup naming a source other than ALL must find the customer registered
-    in that source (contract section 3); lookups by id ignore the source."""
-    return identifier is not IdentifierName.ID and source not in (None, Source.ALL)
+    in that source (contract section 3); lookups by id or externalId ignore the source."""
+    return identifier in _REGISTERED_KEYS and source not in (None, Source.ALL)
 
 
 def source_matches(

@@ -15,10 +15,12 @@ from promoledger.store.promotions import promotion_of
 from promoledger.store.tables import customers, promotions
 from promoledger.store.types import storable
 
-_KEY_COLUMN = {
+# The customer column each identifierName names (each unique within an org).
+KEY_COLUMN = {
     IdentifierName.ID: customers.c.id,
     IdentifierName.MOBILE: customers.c.mobile,
     IdentifierName.EMAIL: customers.c.email,
+    IdentifierName.EXTERNAL_ID: customers.c.external_id,
 }
 
 
@@ -81,7 +83,7 @@ def _members(column: str, by_org: bool, lock: bool) -> driver.Sql:
     # By id, the primary key must be the only usable index: with `org_id = ?` in the WHERE,
     # PostgreSQL on stale statistics walked every customer of the org through an
     # (org_id, ...) index instead of probing 100 ids. The org is checked on the rows instead.
-    # Mobile and email are looked up through their (org_id, value) unique indexes.
+    # Mobile, email and external id are looked up through their (org_id, value) unique indexes.
     head = (
         f"SELECT c.id, c.org_id, c.{column} FROM customers c JOIN program_members m "
         "ON m.customer_id = c.id AND m.program_id = "
@@ -97,8 +99,8 @@ def _members(column: str, by_org: bool, lock: bool) -> driver.Sql:
 
 
 _MEMBERS = {
-    (name, lock): _members(_KEY_COLUMN[name].name, name is not IdentifierName.ID, lock)
-    for name in _KEY_COLUMN
+    (name, lock): _members(KEY_COLUMN[name].name, name is not IdentifierName.ID, lock)
+    for name in KEY_COLUMN
     for lock in (False, True)
 }
 

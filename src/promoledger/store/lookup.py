@@ -10,16 +10,11 @@ from sqlalchemy import Connection, select
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import IdentifierName
+from promoledger.store.batch import KEY_COLUMN
 from promoledger.store.ledger import record_of
 from promoledger.store.promotions import promotion_of
 from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
 from promoledger.store.types import storable
-
-_KEY_COLUMN = {
-    IdentifierName.ID: customers.c.id,
-    IdentifierName.MOBILE: customers.c.mobile,
-    IdentifierName.EMAIL: customers.c.email,
-}
 
 
 def find_customer(
@@ -28,7 +23,7 @@ def find_customer(
     if not storable(value):
         return None
     stmt = select(customers.c.id).where(
-        customers.c.org_id == org_id, _KEY_COLUMN[identifier] == value
+        customers.c.org_id == org_id, KEY_COLUMN[identifier] == value
     )
     found = conn.execute(stmt).scalar_one_or_none()
     return None if found is None else int(found)
