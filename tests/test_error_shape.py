@@ -153,9 +153,8 @@ def test_lookup_family(client: TestClient, shop: dict[str, Any]) -> None:
     )
     assert unknown.status_code == 400
     assert unknown.json() == {
-        "data": [],
-        "warnings": [],
         "errors": [_item(8015, E.CUSTOMER_NOT_FOUND.message)],
+        "warnings": [],
     }
     forbidden = client.get(f"{LOOKUP}?identifierName=id&identifierValue=1&source=INSTORE")
     assert (forbidden.status_code, forbidden.json()) == (401, {"errors": [_item(401, AUTH_FAILED)]})

@@ -198,3 +198,4 @@ def test_the_lookup_takes_external_id_and_cuid(world: World, client: TestClient)
     ):
         response = client.get(lookup + query, headers=caller.headers)
         assert response.status_code == 200, (query, response.text)
+        assert response.json()["customerId"] == c.id

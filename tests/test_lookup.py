@@ -16,7 +16,7 @@ BULK = "/v2/promotion/bulk/enrolAndEarn"
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> None:
@@ -50,8 +50,14 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["pagination"] == {"limit": 10, "offset": 0, "total": 3}
-    assert (body["warnings"], body["errors"]) == ([], [])
+    assert set(body) == {"pageDetails", "customerId", "promotions", "warnings"}
+    assert body["pageDetails"] == {
+        "pageNumber": 0,
+        "pageSize": 10,
+        "totalEntries": 3,
+        "pageCount": 1,
+    }
+    assert (body["customerId"], body["warnings"]) == (c.id, [])
     enrolments = {r.id: r for r in world.rows(t.enrolments)}
     earns = {r.id: r for r in world.rows(t.earns)}
     assert revoked in earns
@@ -62,6 +68,7 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
             "enrollmentId": int(issual_id),  # the bulk APIs' issualId
             "enrollmentDate": _iso(row.created_at),
             "enrollmentExpiryDate": None,
+            "enrollEventLogId": None,
             "status": status,
             "issuedDetails": issued,
         }
@@ -72,32 +79,66 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
             "issualId": int(earned_id),  # the bulk APIs' earnedId
             "issualDate": _iso(row.created_at),
             "issualExpiryDate": _iso(row.expires_at),
+            "issualEventLogId": None,
+            "redeemedCount": 0,
             "status": "ACTIVE",
         }
 
-    def promotion(p: Any, offer_type: str, timelines: list[Any]) -> dict[str, Any]:
+    def restriction(kpi: str, limit: int, used: int) -> dict[str, Any]:
         return {
+            "kpi": kpi,
+            "maxLimit": limit,
+            "currentCustomerUsage": used,
+            "limitOn": "CUSTOMER",
+            "type": "NON_PERIOD_BASED",
+        }
+
+    def promotion(
+        p: Any,
+        offer_type: str,
+        timelines: list[Any] | None,
+        *,
+        earns_used: int,
+        issual: list[Any],
+        earn: list[Any],
+    ) -> dict[str, Any]:
+        shaped = {
             "promotionId": p.id,
             "promotionName": p.name,
             "programId": program,
             "identifier": p.identifier,
+            "description": None,
             "active": True,
-            "startDate": None,
+            "eventName": None,
+            "startDate": _iso(p.created_at),  # open start: since the promotion was created
             "endDate": _iso(p.end_date),
+            "promotionMetadata": [],
+            "limits": {
+                "maxPointsPerEvent": 0,
+                "pointsPerCustomer": 0,
+                "numberOFTimesPerCustomer": p.earns_per_customer,
+                "totalPointsInPromotion": 0,
+            },
+            "customerUsage": {
+                "currentPointsPerCustomer": 0,
+                "currentNumberOfTimesPerCustomer": earns_used,
+                "currentTotalPointsInPromotion": 0,
+            },
             "pointsOfferType": offer_type,
-            "customerPromotionTimelines": timelines,
+            "promotionRestriction": {
+                "issualRestrictions": issual,
+                "earnRestrictions": earn,
+                "redemptionRestrictions": [],
+            },
         }
+        if timelines is not None:
+            shaped["customerPromotionTimelines"] = timelines
+        return shaped
 
     assert earned["issualId"] == first["issualId"]
-    assert body["data"] == [
-        promotion(
-            promo,
-            "LOYALTY_EARNING",
-            [
-                enrolment(first["issualId"], "REPLACED", [issued(earned["earnedId"])]),
-                enrolment(second["issualId"], "ACTIVE", []),
-            ],
-        ),
+    # Newest first; GENERIC carries no timelines.
+    assert body["promotions"] == [
+        promotion(generic, "GENERIC", None, earns_used=0, issual=[], earn=[]),
         promotion(
             direct,
             "LOYALTY",
@@ -106,14 +147,28 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
                     "enrollmentId": None,
                     "enrollmentDate": None,
                     "enrollmentExpiryDate": None,
+                    "enrollEventLogId": None,
                     "status": None,
                     "issuedDetails": [issued(direct_earn["earnedId"])],
                 }
             ],
+            earns_used=1,
+            issual=[],
+            earn=[restriction("NUMBER_OF_EARNS", 1, 1)],
         ),
-        promotion(generic, "GENERIC", []),
+        promotion(
+            promo,
+            "LOYALTY_EARNING",
+            [
+                enrolment(first["issualId"], "REPLACED", [issued(earned["earnedId"])]),
+                enrolment(second["issualId"], "ACTIVE", []),
+            ],
+            earns_used=1,
+            issual=[restriction("NUMBER_OF_ISSUALS", 2, 2)],
+            earn=[restriction("NUMBER_OF_EARNS", 1, 1)],
+        ),
     ]
-    assert elsewhere.id not in [p["promotionId"] for p in body["data"]]
+    assert elsewhere.id not in [p["promotionId"] for p in body["promotions"]]
     assert issued(earned["earnedId"])["issualExpiryDate"] == _iso(end)
 
 
@@ -141,18 +196,23 @@ def test_filter_and_pagination(world: World, client: TestClient) -> None:
             headers=caller.headers,
         )
         assert response.status_code == 200, response.text
-        return [p["promotionId"] for p in response.json()["data"]]
+        return [p["promotionId"] for p in response.json()["promotions"]]
 
     assert ids("AVAILABLE_TO_ENROL") == [to_enrol.id]
-    assert ids("AVAILABLE_TO_EARN") == [enrolled.id, direct.id]
-    assert ids("available_to_redeem") == [exhausted.id, generic.id]
+    assert ids("AVAILABLE_TO_EARN") == [direct.id, enrolled.id]
+    assert ids("available_to_redeem") == [generic.id, exhausted.id]
     assert ids("EXPIRED") == [ended.id]
     page = client.get(
-        URL + f"?identifierName=id&identifierValue={c.id}&limit=2&offset=3",
+        URL + f"?identifierName=id&identifierValue={c.id}&limit=2&offset=2",
         headers=caller.headers,
     ).json()
-    assert page["pagination"] == {"limit": 2, "offset": 3, "total": 6}
-    assert [p["promotionId"] for p in page["data"]] == [exhausted.id, generic.id]
+    assert page["pageDetails"] == {
+        "pageNumber": 1,
+        "pageSize": 2,
+        "totalEntries": 6,
+        "pageCount": 3,
+    }
+    assert [p["promotionId"] for p in page["promotions"]] == [exhausted.id, direct.id]
 
 
 def test_overdue_records_show_as_expired(world: World, client: TestClient) -> None:
@@ -165,7 +225,7 @@ def test_overdue_records_show_as_expired(world: World, client: TestClient) -> No
     body = client.get(
         URL + f"?identifierName=id&identifierValue={c.id}", headers=caller.headers
     ).json()
-    (timeline,) = body["data"][0]["customerPromotionTimelines"]
+    (timeline,) = body["promotions"][0]["customerPromotionTimelines"]
     assert timeline["status"] == "EXPIRED"
     assert world.rows(t.enrolments)[0].status == "ACTIVE"  # a read changes nothing
 
@@ -195,7 +255,7 @@ def test_errors(world: World, client: TestClient) -> None:
         response = client.get(URL + query, headers=caller.headers)
         assert response.status_code == 400, query
         body = response.json()
-        assert body["data"] == [], query
+        assert set(body) == {"errors", "warnings"}, query
         assert body["warnings"] == [], query
         assert body["errors"][0]["code"] == code, query
         assert body["errors"][0]["status"] is False
@@ -212,4 +272,115 @@ def test_errors(world: World, client: TestClient) -> None:
         headers=caller.headers,
     )
     assert ok.status_code == 200
-    assert ok.json()["pagination"]["total"] == 0
+    assert ok.json()["pageDetails"] == {
+        "pageNumber": 0,
+        "pageSize": 0,
+        "totalEntries": 0,
+        "pageCount": 0,
+    }
+    assert ok.json()["promotions"] == []
+
+
+def test_type_program_and_usage_filters(world: World, client: TestClient) -> None:
+    org = world.org()
+    caller = world.till(org)
+    program, other = world.program(org), world.program(org, "other")
+    enrol = world.promotion(org, program, enrolments_per_customer=-1, earns_per_customer=3)
+    direct = world.promotion(org, program, type="DIRECT_ISSUE", earns_per_customer=-1)
+    generic = world.promotion(org, other, type="GENERIC")
+    (c,) = world.customers(org, program)
+    # The customer is a member of both programs.
+    with world.uow.write() as conn:
+        conn.execute(
+            t.program_members.insert().values(
+                program_id=other, customer_id=c.id, joined_at=utcnow()
+            )
+        )
+    world.earn(org, direct.id, c.id)
+    world.earn(org, direct.id, c.id, status="REVOKED")  # does not count
+
+    def get(extra: str) -> list[dict[str, Any]]:
+        response = client.get(
+            URL + f"?identifierName=id&identifierValue={c.id}{extra}", headers=caller.headers
+        )
+        assert response.status_code == 200, response.text
+        promotions: list[dict[str, Any]] = response.json()["promotions"]
+        return promotions
+
+    def ids(extra: str) -> list[int]:
+        return [p["promotionId"] for p in get(extra)]
+
+    assert ids("") == [generic.id, direct.id, enrol.id]
+    assert ids("&promotionType=DIRECT_ISSUE") == [direct.id]
+    assert ids("&promotionType=LOYALTY_EARNING,generic") == [generic.id, enrol.id]
+    assert ids(f"&programs={program}") == [direct.id, enrol.id]
+    assert ids(f"&programs={other},{program}&promotionType=LOYALTY") == [direct.id]
+    assert ids("&programs=424242") == []
+
+    # Unlimited restrictions are listed only with fetchAllUsage=true.
+    shown = {p["promotionId"]: p for p in get("")}
+    assert shown[direct.id]["promotionRestriction"]["earnRestrictions"] == []
+    assert shown[direct.id]["customerUsage"]["currentNumberOfTimesPerCustomer"] == 1
+    assert shown[direct.id]["limits"]["numberOFTimesPerCustomer"] == -1
+    assert shown[enrol.id]["promotionRestriction"] == {
+        "issualRestrictions": [],
+        "earnRestrictions": [
+            {
+                "kpi": "NUMBER_OF_EARNS",
+                "maxLimit": 3,
+                "currentCustomerUsage": 0,
+                "limitOn": "CUSTOMER",
+                "type": "NON_PERIOD_BASED",
+            }
+        ],
+        "redemptionRestrictions": [],
+    }
+    every = {p["promotionId"]: p for p in get("&fetchAllUsage=true")}
+    assert every[direct.id]["promotionRestriction"]["earnRestrictions"] == [
+        {
+            "kpi": "NUMBER_OF_EARNS",
+            "maxLimit": -1,
+            "currentCustomerUsage": 1,
+            "limitOn": "CUSTOMER",
+            "type": "NON_PERIOD_BASED",
+        }
+    ]
+    assert [
+        r["maxLimit"] for r in every[enrol.id]["promotionRestriction"]["issualRestrictions"]
+    ] == [-1]
+    assert "customerPromotionTimelines" not in every[generic.id]
+
+    for bad in ("&promotionType=NOPE", "&programs=abc", "&fetchAllUsage=maybe"):
+        response = client.get(
+            URL + f"?identifierName=id&identifierValue={c.id}{bad}", headers=caller.headers
+        )
+        assert response.status_code == 400, bad
+        assert response.json()["errors"][0]["code"] == 9002, bad
+
+
+def test_the_v21_variant_answers_for_the_callers_own_org(world: World, client: TestClient) -> None:
+    org = world.org()
+    caller = world.till(org)
+    program = world.program(org)
+    promotion = world.promotion(org, program)
+    (c,) = world.customers(org, program)
+    query = f"?identifierName=externalId&identifierValue={c.external_id}"
+    v2 = client.get(URL + query, headers=caller.headers)
+    for scope in (None, "SELF", "self"):
+        headers = {**caller.headers, **({"DATA-SCOPE": scope} if scope else {})}
+        v21 = client.get("/v2.1/customers/lookup/promotionData" + query, headers=headers)
+        assert v21.status_code == 200, (scope, v21.text)
+        assert v21.json() == v2.json()
+        assert v21.json()["promotions"][0]["promotionId"] == promotion.id
+    for scope in ("OTHER", "ALL"):
+        refused = client.get(
+            "/v2.1/customers/lookup/promotionData" + query,
+            headers={**caller.headers, "DATA-SCOPE": scope},
+        )
+        assert refused.status_code == 400
+        body = refused.json()
+        assert body["warnings"] == []
+        (error,) = body["errors"]
+        assert error["code"] == 9002
+        assert "DATA-SCOPE" in error["message"]
+    assert client.get("/v2.1/customers/lookup/promotionData" + query).status_code == 401

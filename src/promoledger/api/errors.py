@@ -120,7 +120,7 @@ def capillary_envelope(error: ErrorDef, message: str | None = None) -> dict[str,
 # Single-customer /v2 endpoints: a failure keeps the keys a client of that endpoint reads.
 _OWN_SHAPE: dict[ErrorFamily, Callable[[dict[str, Any]], dict[str, Any]]] = {
     ErrorFamily.ISSUE: lambda item: {"warnings": [], "errors": [item], "sideEffects": []},
-    ErrorFamily.LOOKUP: lambda item: {"data": [], "warnings": [], "errors": [item]},
+    ErrorFamily.LOOKUP: lambda item: {"errors": [item], "warnings": []},
 }
 
 

@@ -1,16 +1,18 @@
-"""Route: ``GET /v2/customers/lookup/promotionData`` (customer READ).
+"""Routes: ``GET /v2/customers/lookup/promotionData`` and its ``/v2.1`` variant (customer READ).
 
 This endpoint speaks Capillary's UI vocabulary: a timeline's ``enrollmentId`` is the bulk APIs'
 ``issualId`` (an enrolment) and ``issuedDetails[].issualId`` is their ``earnedId`` (an earn).
 ``pointsOfferType`` carries Capillary's type names (LOYALTY_EARNING, LOYALTY, GENERIC).
 
-Answer: ``{"pagination":{limit, offset, total}, "data":[...], "warnings":[], "errors":[]}``.
-Failures (8013, 11013, 8003, 8015, 9002 for a bad limit/offset/filter): HTTP 400 and
-``{"data":[], "warnings":[], "errors":[{status, code, message}]}`` (see ``api/errors.py``).
+Answer, in Capillary's shape: ``{"pageDetails":{pageNumber, pageSize, totalEntries, pageCount},
+"customerId", "promotions":[...], "warnings":[]}``, newest promotion first. Failures (8013,
+11013, 8003, 8015; 9002 for a bad limit/offset/filter or a DATA-SCOPE other than SELF): HTTP 400
+and ``{"errors":[{status, code, message}], "warnings":[]}`` (see ``api/errors.py``).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +25,21 @@ from promoledger.api.issue import CAPILLARY_TYPE
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain import errors as E
 from promoledger.domain.bulk import MAX_DB_INT, parse_int
+from promoledger.domain.context import Principal
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.ledger import LedgerRecord
-from promoledger.domain.lookup import CustomerPromotion, CustomerPromotionStatus, Timeline
+from promoledger.domain.lookup import (
+    CustomerPromotion,
+    CustomerPromotionStatus,
+    Restriction,
+    Timeline,
+)
 from promoledger.domain.vocabulary import (
     SINGLE_CUSTOMER_IDENTIFIER_NAMES,
     IdentifierName,
+    PromotionType,
     Source,
+    canonical_promotion_type,
     parse_identifier_name,
     parse_source,
 )
@@ -39,43 +49,100 @@ router = family_router(ErrorFamily.LOOKUP, tags=["capillary"])
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
+DATA_SCOPE = "DATA-SCOPE"
+
+_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "identifierName",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "enum": ["id", "cuid", "mobile", "email", "externalId"]},
+    },
+    {"name": "identifierValue", "in": "query", "required": True, "schema": {"type": "string"}},
+    {"name": "source", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "promotionStatusForCustomer",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [s.value for s in CustomerPromotionStatus]},
+    },
+    {"name": "promotionType", "in": "query", "required": False, "schema": {"type": "string"}},
+    {"name": "programs", "in": "query", "required": False, "schema": {"type": "string"}},
+    {"name": "fetchAllUsage", "in": "query", "required": False, "schema": {"type": "boolean"}},
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+]
 
 
 @router.get(
     "/v2/customers/lookup/promotionData",
-    summary="A customer's promotions with their enrolment and issue timelines",
+    summary="A customer's promotions with their limits, usage and enrolment/issue timelines",
+    openapi_extra={"parameters": _PARAMETERS},
+)
+async def promotion_data(request: Request, principal: CustomerRead) -> OrjsonResponse:
+    return await _answer(request, principal)
+
+
+@router.get(
+    "/v2.1/customers/lookup/promotionData",
+    summary="promotionData for the caller's own org (DATA-SCOPE: SELF, the default)",
     openapi_extra={
         "parameters": [
-            {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
-            for name, required in (
-                ("identifierName", True),
-                ("identifierValue", True),
-                ("source", False),
-                ("promotionStatusForCustomer", False),
-                ("limit", False),
-                ("offset", False),
-            )
+            *_PARAMETERS,
+            {
+                "name": DATA_SCOPE,
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "enum": ["SELF"]},
+            },
         ]
     },
 )
-async def promotion_data(request: Request, principal: CustomerRead) -> OrjsonResponse:
+async def promotion_data_v21(request: Request, principal: CustomerRead) -> OrjsonResponse:
+    scope = request.headers.get(DATA_SCOPE, "SELF").strip().upper() or "SELF"
+    if scope != "SELF":
+        # Connected orgs are not modelled: OTHER and ALL would name data promoledger lacks.
+        raise _invalid(
+            f"{DATA_SCOPE} header: only SELF is supported (connected orgs are not modelled)"
+        )
+    return await _answer(request, principal)
+
+
+async def _answer(request: Request, principal: Principal) -> OrjsonResponse:
     runtime = get_runtime(request)
-    query = parse_lookup_query(dict(request.query_params))
+    params = dict(request.query_params)
+    query = parse_lookup_query(params)
+    fetch_all = _flag(params, "fetchAllUsage")
     page = await run_in_threadpool(
         service.promotion_data, runtime.uow, org_id=principal.org_id, query=query
     )
     return json_response(
         {
-            "pagination": {"limit": page.limit, "offset": page.offset, "total": page.total},
-            "data": [_promotion(item) for item in page.items],
+            "pageDetails": {
+                "pageNumber": page.offset // page.limit if page.limit else 0,
+                "pageSize": page.limit,
+                "totalEntries": page.total,
+                "pageCount": math.ceil(page.total / page.limit) if page.limit else 0,
+            },
+            "customerId": page.customer_id,
+            "promotions": [_promotion(item, fetch_all) for item in page.items],
             "warnings": [],
-            "errors": [],
         }
     )
 
 
 def parse_lookup_query(params: dict[str, str]) -> service.LookupQuery:
-    """The checks in order: 8013, 11013, 8003, then limit/offset/filter (9002)."""
+    """The checks in order: 8013, 11013, 8003, then limit/offset/filters (9002)."""
     identifier = parse_identifier_name(
         params.get("identifierName"), SINGLE_CUSTOMER_IDENTIFIER_NAMES
     )
@@ -103,6 +170,7 @@ def parse_lookup_query(params: dict[str, str]) -> service.LookupQuery:
     limit = _non_negative(params, "limit", DEFAULT_LIMIT)
     if limit > MAX_LIMIT:
         raise _invalid(f"limit must be between 0 and {MAX_LIMIT}")
+    _flag(params, "fetchAllUsage")  # checked here, with the other filters
     return service.LookupQuery(
         identifier=identifier,
         value=value,
@@ -111,14 +179,49 @@ def parse_lookup_query(params: dict[str, str]) -> service.LookupQuery:
         status=status,
         limit=limit,
         offset=_non_negative(params, "offset", 0),
+        types=_promotion_types(params.get("promotionType", "")),
+        programs=_programs(params.get("programs", "")),
     )
+
+
+def _items(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _promotion_types(raw: str) -> frozenset[PromotionType] | None:
+    """``promotionType``: one type or a comma-separated list, Capillary's aliases accepted."""
+    names = _items(raw)
+    if not names:
+        return None
+    types = {canonical_promotion_type(name) for name in names}
+    if None in types:
+        raise _invalid("promotionType must be GENERIC, DIRECT_ISSUE or ENROL_AND_ISSUE")
+    return frozenset(t for t in types if t is not None)
+
+
+def _programs(raw: str) -> frozenset[int] | None:
+    """``programs``: comma-separated program ids."""
+    names = _items(raw)
+    if not names:
+        return None
+    ids = [parse_int(name) for name in names]
+    if any(i is None for i in ids):
+        raise _invalid("programs must be a comma-separated list of program ids")
+    return frozenset(i for i in ids if i is not None)
+
+
+def _flag(params: dict[str, str], name: str) -> bool:
+    raw = params.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise _invalid(f"{name} must be true or false")
+    return raw == "true"
 
 
 def _non_negative(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name, "").strip()
     if not raw:
         return default
-    # Bounded like every id: the value is echoed in ``pagination``, which JSON encodes as int64.
+    # Bounded like every id: the value is echoed in ``pageDetails``, which JSON encodes as int64.
     digits = raw.lstrip("0") or "0"
     if not (raw.isascii() and raw.isdigit()) or len(digits) > 19 or int(digits) > MAX_DB_INT:
         raise _invalid(f"{name} must be a non-negative integer")
@@ -129,18 +232,52 @@ def _invalid(detail: str) -> RequestRejected:
     return RequestRejected(E.INVALID_FIELD, detail=detail)
 
 
-def _promotion(item: CustomerPromotion) -> dict[str, Any]:
+def _promotion(item: CustomerPromotion, fetch_all: bool) -> dict[str, Any]:
     p = item.promotion
-    return {
+    issual, earn = item.restrictions(fetch_all=fetch_all)
+    shaped: dict[str, Any] = {
         "promotionId": p.id,
         "promotionName": p.name,
         "programId": p.program_id,
         "identifier": p.identifier,
+        "description": None,  # promoledger's promotions carry no description
         "active": p.active,
-        "startDate": _date(p.start_date),
+        "eventName": None,  # no promotion is triggered by an event in promoledger
+        # An open start is "since the promotion was created"; an open end stays null.
+        "startDate": _date(p.start_date or p.created_at),
         "endDate": _date(p.end_date),
+        "promotionMetadata": [],
+        # promoledger issues no points: every points figure is 0.
+        "limits": {
+            "maxPointsPerEvent": 0,
+            "pointsPerCustomer": 0,
+            "numberOFTimesPerCustomer": p.earns_per_customer,
+            "totalPointsInPromotion": 0,
+        },
+        "customerUsage": {
+            "currentPointsPerCustomer": 0,
+            "currentNumberOfTimesPerCustomer": item.earns_used,
+            "currentTotalPointsInPromotion": 0,
+        },
         "pointsOfferType": CAPILLARY_TYPE[p.type],
-        "customerPromotionTimelines": [_timeline(t) for t in item.timelines],
+        "promotionRestriction": {
+            "issualRestrictions": [_restriction(r) for r in issual],
+            "earnRestrictions": [_restriction(r) for r in earn],
+            "redemptionRestrictions": [],
+        },
+    }
+    if p.type is not PromotionType.GENERIC:
+        shaped["customerPromotionTimelines"] = [_timeline(t) for t in item.timelines]
+    return shaped
+
+
+def _restriction(restriction: Restriction) -> dict[str, Any]:
+    return {
+        "kpi": restriction.kpi,
+        "maxLimit": restriction.max_limit,
+        "currentCustomerUsage": restriction.current_usage,
+        "limitOn": "CUSTOMER",
+        "type": "NON_PERIOD_BASED",
     }
 
 
@@ -150,6 +287,7 @@ def _timeline(timeline: Timeline) -> dict[str, Any]:
         "enrollmentId": enrolment.id if enrolment else None,
         "enrollmentDate": _date(enrolment.created_at) if enrolment else None,
         "enrollmentExpiryDate": _date(enrolment.expires_at) if enrolment else None,
+        "enrollEventLogId": None,  # no event log: promoledger's audit trail records the change
         "status": enrolment.status.value if enrolment else None,  # (ext)
         "issuedDetails": [_earn(e) for e in timeline.earns],
     }
@@ -160,9 +298,12 @@ def _earn(earn: LedgerRecord) -> dict[str, Any]:
         "issualId": earn.id,
         "issualDate": _date(earn.created_at),
         "issualExpiryDate": _date(earn.expires_at),
+        "issualEventLogId": None,
+        "redeemedCount": 0,  # redemption is not modelled
         "status": earn.status.value,  # (ext)
     }
 
 
 def _date(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Capillary's date format: ``YYYY-MM-DDTHH:MM:SS.000Z`` in UTC."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -31,6 +31,8 @@ How they reach the client:
   in its own shape, `{"warnings":[],"errors":[..],"sideEffects":[]}`: the codes above, and its
   own two — 11013 with the message naming its three query parameters when one of them is
   missing or empty, and 1212 for a `type` other than CUSTOMER.
+- `GET /v2/customers/lookup/promotionData` (and `/v2.1`) answers its failures (8013, 11013,
+  8003, 8015, 9002) with HTTP 400 and `{"errors":[..],"warnings":[]}`.
 - Authentication 401, access 4000 (HTTP 403), throttling 9429 (HTTP 429 + Retry-After),
   Idempotency-Key 9431 (HTTP 422) and 9432 (HTTP 409), body too large 9413 (HTTP 413), database
   unavailable 9503 (HTTP 503 + Retry-After, nothing committed), internal 9500 (HTTP 500).

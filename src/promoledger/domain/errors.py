@@ -116,7 +116,8 @@ INVALID_BULK_ACTION = _own(
 INVALID_FIELD = _own(
     9002,
     "Invalid value passed",
-    "A field has the wrong type or shape (for example earnIds is not a list of integers).",
+    "A field has the wrong type or shape (for example earnIds is not a list of integers), a "
+    "promotionData filter is invalid, or the v2.1 DATA-SCOPE header is not SELF.",
 )
 
 # --- per customer (HTTP 200, the entry fails) -----------------------------------------------

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from promoledger.domain.enrol_earn import COUNTS_AGAINST_LIMIT
 from promoledger.domain.ledger import LedgerRecord
-from promoledger.domain.promotions import Promotion, within_limit
+from promoledger.domain.promotions import UNLIMITED, Promotion, within_limit
 from promoledger.domain.vocabulary import PromotionType, Status
 
 
@@ -39,9 +39,44 @@ class Timeline:
 
 
 @dataclass(frozen=True, slots=True)
+class Restriction:
+    """A per-customer limit and the customer's live count against it (Capillary's
+    ``promotionRestriction`` entries are all ``limitOn: CUSTOMER``, ``NON_PERIOD_BASED``)."""
+
+    kpi: str
+    max_limit: int  # -1: unlimited
+    current_usage: int
+
+
+NUMBER_OF_ISSUALS = "NUMBER_OF_ISSUALS"
+NUMBER_OF_EARNS = "NUMBER_OF_EARNS"
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerPromotion:
     promotion: Promotion
     timelines: list[Timeline]
+    enrolments_used: int = 0  # records that count against the per-customer limits
+    earns_used: int = 0
+
+    def restrictions(self, *, fetch_all: bool) -> tuple[list[Restriction], list[Restriction]]:
+        """(issual restrictions, earn restrictions). The enrolment limit is the issual one
+        (ENROL_AND_ISSUE only), the earn limit the earn one (not on GENERIC, which has no
+        actions). An unlimited one is listed only when ``fetch_all`` asks for every usage."""
+        p = self.promotion
+        issual: list[Restriction] = []
+        earn: list[Restriction] = []
+        if p.type is PromotionType.ENROL_AND_ISSUE:
+            issual.append(
+                Restriction(NUMBER_OF_ISSUALS, p.enrolments_per_customer, self.enrolments_used)
+            )
+        if p.type is not PromotionType.GENERIC:
+            earn.append(Restriction(NUMBER_OF_EARNS, p.earns_per_customer, self.earns_used))
+
+        def shown(items: list[Restriction]) -> list[Restriction]:
+            return [r for r in items if fetch_all or r.max_limit != UNLIMITED]
+
+        return shown(issual), shown(earn)
 
 
 def customer_promotion(
@@ -61,7 +96,12 @@ def customer_promotion(
     result = list(timelines.values())
     if loose.earns:
         result.append(loose)
-    return CustomerPromotion(promotion, result)
+    return CustomerPromotion(
+        promotion,
+        result,
+        enrolments_used=sum(1 for r in enrolments if r.status in COUNTS_AGAINST_LIMIT),
+        earns_used=sum(1 for r in earns if r.status in COUNTS_AGAINST_LIMIT),
+    )
 
 
 def matches(

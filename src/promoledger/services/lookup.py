@@ -1,8 +1,9 @@
 """``GET /v2/customers/lookup/promotionData``: a customer's promotions and their timelines.
 
-Read-only: nothing is expired here (a write does that); an overdue ACTIVE record is shown as
-EXPIRED. The filter needs every record, so the page is cut after filtering; a customer's
-promotions are those of their programs, a small set.
+Promotions come newest first (descending id), narrowed by the promotionType, programs and
+promotionStatusForCustomer filters. Read-only: nothing is expired here (a write does that); an
+overdue ACTIVE record is shown as EXPIRED. The filter needs every record, so the page is cut
+after filtering; a customer's promotions are those of their programs, a small set.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from promoledger.domain.lookup import (
     customer_promotion,
     matches,
 )
-from promoledger.domain.vocabulary import IdentifierName, Source, source_matches
+from promoledger.domain.vocabulary import IdentifierName, PromotionType, Source, source_matches
 from promoledger.store import lookup as store
 from promoledger.store.customers import sources_of
 from promoledger.store.types import utcnow
@@ -37,6 +38,8 @@ class LookupQuery:
     status: CustomerPromotionStatus | None
     limit: int
     offset: int
+    types: frozenset[PromotionType] | None = None  # promotionType filter
+    programs: frozenset[int] | None = None  # programs filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,12 @@ def promotion_data(
         )
     enrolments = _by_promotion(enrolment_rows)
     earns = _by_promotion(earn_rows)
+    # Newest first, as Capillary lists them.
+    promotions = sorted(promotions, key=lambda p: p.id, reverse=True)
+    if query.types is not None:
+        promotions = [p for p in promotions if p.type in query.types]
+    if query.programs is not None:
+        promotions = [p for p in promotions if p.program_id in query.programs]
     if query.status is not None:
         wanted = query.status
         promotions = [
