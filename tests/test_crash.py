@@ -103,7 +103,7 @@ class Stream:
                     inv.DIRECT_PATH,
                     self.body(self.unlimited, None, chunk),
                     _rid(),
-                    CHUNK,
+                    2 * CHUNK,  # fresh customers: each earn and each one's dummy enrolment
                     key=f"crash-{uuid.uuid4().hex}",
                     chunk=chunk,
                 )
@@ -259,6 +259,11 @@ def _exactly_one_each(world: World, stream: Stream) -> None:
         for customer in request.chunk:
             earns = world.rows(t.earns, customer_id=customer.id, promotion_id=stream.unlimited.id)
             assert len(earns) == 1, (customer.id, earns)
+            # ...issued under exactly one direct-issue dummy enrolment.
+            dummies = world.rows(
+                t.enrolments, customer_id=customer.id, promotion_id=stream.unlimited.id
+            )
+            assert [d.id for d in dummies] == [earns[0].enrolment_id], (customer.id, dummies)
     enrol_sent = {
         int(c["identifierValue"])
         for r in stream.sent
@@ -266,7 +271,10 @@ def _exactly_one_each(world: World, stream: Stream) -> None:
         for c in r.body["customers"]
     }
     for customer_id in enrol_sent:
-        assert len(world.rows(t.enrolments, customer_id=customer_id)) == 1
+        enrolments = world.rows(
+            t.enrolments, customer_id=customer_id, promotion_id=stream.limited.id
+        )
+        assert len(enrolments) == 1
     earn_sent = {
         int(c["identifierValue"])
         for r in stream.sent

@@ -93,7 +93,7 @@ def test_demo_creates_a_working_world_and_if_empty_keeps_it(
         "programs": 1,
         "promotions": 2,
         "customers": 20,
-        "enrolments": 10,
+        "enrolments": 20,  # 10 welcome-offer enrolments, 10 direct-issue dummy enrolments
         "earns": 17,
     }
     assert {r.org_id for r in world.rows(t.customers)} == {org_id}

@@ -10,7 +10,7 @@ from tests.support.factories import World, bulk_body
 URL = "/v2/promotion/bulk/directEarn"
 
 
-def test_direct_earn_issues_without_enrolment(world: World, client: TestClient) -> None:
+def test_direct_earn_issues_under_a_dummy_enrolment(world: World, client: TestClient) -> None:
     org = world.org()
     caller = world.till(org)
     program = world.program(org)
@@ -20,18 +20,26 @@ def test_direct_earn_issues_without_enrolment(world: World, client: TestClient) 
     response = client.post(URL, json=body, headers={**caller.headers, "X-Request-ID": "direct-1"})
     assert response.status_code == 200
     earns = world.rows(t.earns)
+    # One dummy enrolment per customer, created with their first earn, never expiring.
+    dummy_a, dummy_b = world.rows(t.enrolments)
+    assert [(d.customer_id, d.status, d.expires_at) for d in (dummy_a, dummy_b)] == [
+        (a.id, "ACTIVE", None),
+        (b.id, "ACTIVE", None),
+    ]
     assert [(e.customer_id, e.enrolment_id, e.status) for e in earns] == [
-        (a.id, None, "ACTIVE"),
-        (a.id, None, "ACTIVE"),
-        (b.id, None, "ACTIVE"),
+        (a.id, dummy_a.id, "ACTIVE"),
+        (a.id, dummy_a.id, "ACTIVE"),
+        (b.id, dummy_b.id, "ACTIVE"),
     ]
 
-    def ok(customer: int, earn: int) -> dict[str, object]:
+    def ok(customer: int, earn: int, dummy: int) -> dict[str, object]:
         result = {
             "entityType": "CUSTOMER",
             "entityId": customer,
             "promotionId": promotion.id,
             "programId": program,
+            "promotionName": promotion.name,
+            "issualId": str(dummy),
             "earnedId": str(earn),
         }
         return {"result": result, "errors": [], "warnings": []}
@@ -43,7 +51,7 @@ def test_direct_earn_issues_without_enrolment(world: World, client: TestClient) 
     }
     assert response.json() == {
         "response": [
-            ok(a.id, earns[0].id),
+            ok(a.id, earns[0].id, dummy_a.id),
             {
                 "errors": [
                     {
@@ -54,24 +62,29 @@ def test_direct_earn_issues_without_enrolment(world: World, client: TestClient) 
                 ],
                 "warnings": [],
             },
-            ok(a.id, earns[1].id),
+            ok(a.id, earns[1].id, dummy_a.id),
             {
                 "result": {
                     "entityType": "CUSTOMER",
                     "entityId": a.id,
                     "promotionId": promotion.id,
                     "programId": program,
+                    "promotionName": promotion.name,
                 },
                 "errors": [],
                 "warnings": [limit_warning],
             },
-            ok(b.id, earns[2].id),
+            ok(b.id, earns[2].id, dummy_b.id),
         ],
         "totalCount": 5,
         "failureCount": 1,
     }
     assert [(e.action, e.entity_id) for e in world.audit(request_id="direct-1")] == [
-        ("EARN", e.id) for e in earns
+        ("DIRECT_ENROL", dummy_a.id),
+        ("EARN", earns[0].id),
+        ("EARN", earns[1].id),
+        ("DIRECT_ENROL", dummy_b.id),
+        ("EARN", earns[2].id),
     ]
 
 
@@ -91,6 +104,14 @@ def test_bulk_earn_on_direct_issue_matches_direct_earn(world: World, client: Tes
         URL, json=bulk_body(program, promotion, [c.id], action="ENROL"), headers=caller.headers
     ).json()
     first, second = world.rows(t.earns)
-    assert via_bulk["response"][0]["result"]["earnedId"] == str(first.id)
-    assert via_direct["response"][0]["result"]["earnedId"] == str(second.id)
-    assert "issualId" not in via_direct["response"][0]["result"]
+    (dummy,) = world.rows(t.enrolments)
+    bulk_result, direct_result = (
+        via_bulk["response"][0]["result"],
+        via_direct["response"][0]["result"],
+    )
+    assert bulk_result["earnedId"] == str(first.id)
+    assert direct_result["earnedId"] == str(second.id)
+    # Both earns are issued under the customer's one dummy enrolment: the same issualId.
+    assert bulk_result["issualId"] == direct_result["issualId"] == str(dummy.id)
+    assert direct_result["promotionName"] == promotion.name
+    assert "promotionName" not in bulk_result

@@ -47,8 +47,7 @@ def test_enrols_on_enrol_and_issue(world: World, client: TestClient) -> None:
             {
                 "programId": program,
                 "promotionId": promotion.id,
-                "issualId": enrolment.id,
-                "earnedId": None,
+                "issualId": enrolment.id,  # an enrolment has no earnedId: no key, never null
                 "type": "LOYALTY_EARNING",
             }
         ],
@@ -89,16 +88,18 @@ def test_earns_on_direct_issue(world: World, client: TestClient) -> None:
         headers=caller.headers,
     )
     (earn,) = world.rows(t.earns)
+    (dummy,) = world.rows(t.enrolments)  # the customer's direct-issue dummy enrolment
+    assert (dummy.customer_id, dummy.promotion_id, dummy.status) == (c.id, promotion.id, "ACTIVE")
+    assert earn.enrolment_id == dummy.id
     assert response.json()["sideEffects"] == [
         {
             "programId": program,
             "promotionId": promotion.id,
-            "issualId": None,
+            "issualId": dummy.id,
             "earnedId": earn.id,
             "type": "LOYALTY",
         }
     ]
-    assert world.rows(t.enrolments) == []
 
 
 def test_failures_answer_400_in_the_issue_shape(world: World, client: TestClient) -> None:

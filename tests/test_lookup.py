@@ -142,16 +142,8 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
         promotion(
             direct,
             "LOYALTY",
-            [
-                {
-                    "enrollmentId": None,
-                    "enrollmentDate": None,
-                    "enrollmentExpiryDate": None,
-                    "enrollEventLogId": None,
-                    "status": None,
-                    "issuedDetails": [issued(direct_earn["earnedId"])],
-                }
-            ],
+            # A direct earn's timeline is its dummy enrolment: the issualId the bulk API gave.
+            [enrolment(direct_earn["issualId"], "ACTIVE", [issued(direct_earn["earnedId"])])],
             earns_used=1,
             issual=[],
             earn=[restriction("NUMBER_OF_EARNS", 1, 1)],

@@ -29,7 +29,7 @@ DIRECT_PATH = "/v2/promotion/bulk/directEarn"
 REVOKE_PATH = "/v2/promotion/bulk/revokeEnrolAndEarn"
 REVOKE_DIRECT_PATH = "/v2/promotion/bulk/revokeDirectEarn"
 _ENTITY_TABLE = {"ENROLMENT": t.enrolments, "EARN": t.earns}
-_CREATE = {"ENROL", "EARN"}
+_CREATE = {"ENROL", "DIRECT_ENROL", "EARN"}  # DIRECT_ENROL: a direct issue's dummy enrolment
 
 
 @dataclass

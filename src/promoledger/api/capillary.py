@@ -80,10 +80,12 @@ async def bulk_mutation(
     actions: Mapping[str, BulkAction] | None,
     fixed_action: BulkAction | None = None,
     with_earn_ids: bool = False,
+    with_promotion_name: bool = False,
     execute: Callable[[UnitOfWork, Context, BulkRequest], BatchResult],
 ) -> Response:
     """A Capillary bulk POST: parse (with the endpoint's bulkAction rules), execute, answer
-    with the envelope.
+    with the envelope (``with_promotion_name``: each result names the promotion, as
+    directEarn's do).
 
     Parsing runs inside ``mutate``, so a request-level rejection (400) is answered, stored and
     replayed under an Idempotency-Key exactly like a processed request.
@@ -101,17 +103,17 @@ async def bulk_mutation(
         )
         return execute(uow, ctx, bulk)
 
-    return await mutate(request, principal, body=body, run=run, render=render_bulk)
+    def render(result: BatchResult) -> tuple[int, Any]:
+        return 200, bulk_envelope(result, with_promotion_name=with_promotion_name)
+
+    return await mutate(request, principal, body=body, run=run, render=render)
 
 
-def render_bulk(result: BatchResult) -> tuple[int, Any]:
-    return 200, bulk_envelope(result)
-
-
-def bulk_envelope(result: BatchResult) -> dict[str, Any]:
+def bulk_envelope(result: BatchResult, *, with_promotion_name: bool = False) -> dict[str, Any]:
     """``{"response":[...], "totalCount", "failureCount"}``, entry i answering customers[i]."""
     outcomes = result.outcomes
-    response = [_entry(result.ref, result.promotion, result.action, o) for o in outcomes]
+    name = result.promotion.name if with_promotion_name else None
+    response = [_entry(result.ref, result.promotion, result.action, o, name) for o in outcomes]
     return {
         "response": response,
         "totalCount": len(response),
@@ -120,7 +122,11 @@ def bulk_envelope(result: BatchResult) -> dict[str, Any]:
 
 
 def _entry(
-    ref: PromotionRef, promotion: Promotion, action: BulkAction, outcome: EntryOutcome
+    ref: PromotionRef,
+    promotion: Promotion,
+    action: BulkAction,
+    outcome: EntryOutcome,
+    promotion_name: str | None = None,
 ) -> dict[str, Any]:
     warnings = [catalogue_item(w) for w in outcome.warnings]
     if outcome.errors:
@@ -133,6 +139,8 @@ def _entry(
     if ref.promo_identifier is not None:
         result["promoIdentifier"] = promotion.identifier
     result["programId"] = promotion.program_id
+    if promotion_name is not None:
+        result["promotionName"] = promotion_name
     if action is BulkAction.REVOKE_ENROL:
         if outcome.enrolment_id is not None:
             result["issualId"] = str(outcome.enrolment_id)
@@ -140,6 +148,7 @@ def _entry(
     elif action is BulkAction.REVOKE_EARN:
         result["revokedEarnIds"] = outcome.revoked_earn_ids or []
     else:
+        # EARN on DIRECT_ISSUE: the issualId is the customer's dummy enrolment.
         if outcome.enrolment_id is not None:
             result["issualId"] = str(outcome.enrolment_id)
         if outcome.earn_id is not None:

@@ -39,5 +39,6 @@ async def direct_earn(request: Request, principal: CustomerWrite) -> Response:
         principal,
         actions=None,
         fixed_action=BulkAction.EARN,
+        with_promotion_name=True,
         execute=lambda uow, ctx, bulk: service.direct_earn(uow, ctx, request=bulk),
     )

@@ -4,7 +4,8 @@
 are required (11013), ``type`` is optional and must be CUSTOMER (1212), ``accountId`` is optional.
 
 Success: ``{"warnings":[],"errors":[],"sideEffects":[{programId, promotionId, issualId,
-earnedId, type}]}`` with integer ids (null when the action creates no such record) and ``type``
+earnedId, type}]}`` with integer ids, never null (an enrolment has no ``earnedId``; a direct
+issue's ``issualId`` is the customer's dummy enrolment) and ``type``
 the Capillary name of the promotion type (LOYALTY_EARNING or LOYALTY). Over a limit: HTTP 200,
 warning 8890, no side effect. Every failure (request-level or this customer's): HTTP 400 and
 the same shape with ``errors`` set (see ``api/errors.py``); auth failures keep 401/403.
@@ -128,15 +129,15 @@ def _render(result: service.IssueResult) -> tuple[int, Any]:
     outcome = result.outcome
     side_effects = []
     if not outcome.warnings:
-        side_effects.append(
-            {
-                "programId": result.promotion.program_id,
-                "promotionId": result.promotion.id,
-                "issualId": outcome.enrolment_id,
-                "earnedId": outcome.earn_id,
-                "type": CAPILLARY_TYPE[result.promotion.type],
-            }
-        )
+        effect: dict[str, Any] = {
+            "programId": result.promotion.program_id,
+            "promotionId": result.promotion.id,
+            "issualId": outcome.enrolment_id,  # on a direct issue, the dummy enrolment
+        }
+        if outcome.earn_id is not None:  # an enrolment creates no earn: no key, never null
+            effect["earnedId"] = outcome.earn_id
+        effect["type"] = CAPILLARY_TYPE[result.promotion.type]
+        side_effects.append(effect)
     return 200, {
         "warnings": [error_item(w) for w in outcome.warnings],
         "errors": [],

@@ -10,6 +10,10 @@ database names them (``Plan.bind``).
 Limits: a record counts against its per-customer limit unless it was REVOKED. A REPLACED
 enrolment counts (each re-enrolment consumes the enrolment limit) and so does an EXPIRED record
 (the customer had it; expiry is not an undo).
+
+Direct issue (DIRECT_ISSUE): every earn is issued under the customer's dummy enrolment in the
+promotion, created with their first earn and never expiring; its id is the ``issualId`` of
+every earn result, as in Capillary.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from promoledger.domain.promotions import Promotion, within_limit
 from promoledger.domain.vocabulary import PromotionType, Status
 
 COUNTS_AGAINST_LIMIT = frozenset({Status.ACTIVE, Status.REPLACED, Status.EXPIRED})
+# The audit action of a direct-issue dummy enrolment (told apart from a customer's ENROL).
+DIRECT_ENROL = "DIRECT_ENROL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,7 @@ class Creation:
 class Event:
     """One audited state change. ``entity_type`` is ENROLMENT or EARN."""
 
-    action: str  # ENROL, EARN, REPLACE
+    action: str  # ENROL, DIRECT_ENROL, EARN, REPLACE
     entity_type: str
     ref: Ref
     customer_id: int
@@ -205,17 +211,25 @@ def _earn(
 ) -> None:
     assert entry.customer_id is not None
     enrolment = standing.active_enrolment
-    if promotion.type is PromotionType.ENROL_AND_ISSUE:
-        if enrolment is None:
-            outcome.errors = (E.NOT_ENROLLED,)
-            return
-    else:
-        enrolment = None  # direct issue: earns stand on their own
+    if enrolment is None and promotion.type is PromotionType.ENROL_AND_ISSUE:
+        outcome.errors = (E.NOT_ENROLLED,)
+        return
     if isinstance(enrolment, int):
         outcome.enrolment_id = enrolment
     if not within_limit(promotion.earns_per_customer, standing.earns_used):
         outcome.warnings = (E.LIMIT_EXHAUSTED,)
         return
+    if enrolment is None:
+        # Direct issue: the customer's first earn creates their dummy enrolment, as Capillary
+        # does, and every later earn of theirs in this promotion is issued under it. Only
+        # DIRECT_ISSUE has dummies: ENROL (whose limit they would count against) and
+        # REVOKE_ENROL are refused on it with 8902.
+        enrolment = New(len(out.enrolments))
+        out.enrolments.append(Creation(entry.index, entry.customer_id))
+        out.events.append(
+            Event(DIRECT_ENROL, "ENROLMENT", enrolment, entry.customer_id, None, Status.ACTIVE)
+        )
+        standing.active_enrolment = enrolment
     new = New(len(out.earns))
     out.earns.append(Creation(entry.index, entry.customer_id, enrolment=enrolment))
     out.events.append(Event("EARN", "EARN", new, entry.customer_id, None, Status.ACTIVE))

@@ -104,7 +104,12 @@ def _write(
         # Cannot happen while customer rows are locked (PostgreSQL) or the write lock is held
         # (SQLite); if it ever does, roll everything back rather than commit half a decision.
         raise DatabaseUnavailable("an enrolment changed concurrently")
-    enrolment_expiry = promotion.enrolment_expires_at(now)
+    # A direct issue's dummy enrolment never expires: it only holds the customer's earns.
+    enrolment_expiry = (
+        None
+        if promotion.type is PromotionType.DIRECT_ISSUE
+        else promotion.enrolment_expires_at(now)
+    )
     enrolment_ids = store.insert_enrolments(
         conn,
         stamp,
