@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from promoledger import __version__
-from promoledger.api import errors, health
+from promoledger.api import errors, health, openapi
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
 from promoledger.observability.http import ObservabilityMiddleware
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.runtime = runtime
     app.state.metrics = metrics = Metrics()
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -18,39 +18,57 @@ from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult, EntryOutcome
 from promoledger.domain.promotions import Promotion
+from promoledger.domain.vocabulary import Source
 from promoledger.store.uow import UnitOfWork
+
 
 # The request body schema, for the OpenAPI document (the handlers parse raw JSON themselves so
 # that the Capillary error codes, not pydantic's, answer malformed input).
-BULK_BODY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "customers"],
-    "properties": {
-        "type": {"type": "string", "example": "CUSTOMER"},
-        "bulkAction": {"type": "string"},
+def bulk_body_schema(
+    actions: Iterable[str] | None = None, *, action_required: bool = False
+) -> dict[str, Any]:
+    """A bulk body; ``actions`` are the endpoint's bulkAction spellings (None: it takes none)."""
+    properties: dict[str, Any] = {
+        "type": {"type": "string", "enum": ["CUSTOMER", "USERGROUP2"], "example": "CUSTOMER"},
         "identifierName": {"type": "string", "enum": ["id", "mobile", "email"]},
         "promotionDetails": {
             "type": "object",
+            "required": ["programId"],
             "properties": {
                 "programId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
                 "promotionId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
                 "promoIdentifier": {"type": "string"},
-                "identifierName": {"type": "string"},
+                "identifierName": {"type": "string", "enum": ["id", "mobile", "email"]},
             },
         },
         "customers": {
             "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
             "items": {
                 "type": "object",
+                "required": ["identifierValue"],
                 "properties": {
                     "identifierValue": {"type": "string"},
-                    "source": {"type": "string"},
+                    "source": {
+                        "type": "string",
+                        "enum": [s.value for s in Source],
+                        "description": "Matched case-insensitively.",
+                    },
                     "earnIds": {"type": "array", "items": {"type": "integer"}},
                 },
             },
         },
-    },
-}
+    }
+    required = ["type", "promotionDetails", "customers"]
+    if actions is not None:
+        properties["bulkAction"] = {"type": "string", "enum": sorted(actions)}
+        if action_required:
+            required.append("bulkAction")
+    return {"type": "object", "required": required, "properties": properties}
+
+
+BULK_BODY_SCHEMA: dict[str, Any] = bulk_body_schema()
 
 
 def openapi_body(schema: dict[str, Any] = BULK_BODY_SCHEMA) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import Response
 
-from promoledger.api.capillary import bulk_mutation, openapi_body
+from promoledger.api.capillary import bulk_body_schema, bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite
 from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.domain.bulk import ENROL_AND_EARN_ACTIONS, BulkAction
@@ -17,7 +17,7 @@ router = family_router(ErrorFamily.BULK, tags=["capillary"])
 @router.post(
     "/v2/promotion/bulk/enrolAndEarn",
     summary="Enrol customers in a promotion (ENROL) or issue it to them (EARN)",
-    openapi_extra=openapi_body(),
+    openapi_extra=openapi_body(bulk_body_schema(ENROL_AND_EARN_ACTIONS, action_required=True)),
 )
 async def enrol_and_earn(request: Request, principal: CustomerWrite) -> Response:
     return await bulk_mutation(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from fastapi import Request
 from starlette.responses import Response
 
-from promoledger.api.capillary import bulk_mutation, openapi_body
+from promoledger.api.capillary import bulk_body_schema, bulk_mutation, openapi_body
 from promoledger.api.deps import CustomerWrite
 from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.domain.bulk import REVOKE_ACTIONS, BulkAction
@@ -24,7 +24,7 @@ DIRECT_EARN_ACTIONS: Mapping[str, BulkAction] = {"REVOKE_EARN": BulkAction.REVOK
 @router.post(
     "/v2/promotion/bulk/revokeEnrolAndEarn",
     summary="Revoke enrolments (REVOKE_ENROL / REVOKE_ISSUAL) or earns (REVOKE_EARN) in bulk",
-    openapi_extra=openapi_body(),
+    openapi_extra=openapi_body(bulk_body_schema(REVOKE_ACTIONS, action_required=True)),
 )
 async def revoke_enrol_and_earn(request: Request, principal: CustomerWrite) -> Response:
     return await _revoke(request, principal, actions=REVOKE_ACTIONS, fixed=None)
@@ -33,7 +33,7 @@ async def revoke_enrol_and_earn(request: Request, principal: CustomerWrite) -> R
 @router.post(
     "/v2/promotion/bulk/revokeDirectEarn",
     summary="Revoke earns in bulk, on either promotion type (bulkAction optional: REVOKE_EARN)",
-    openapi_extra=openapi_body(),
+    openapi_extra=openapi_body(bulk_body_schema(DIRECT_EARN_ACTIONS)),
 )
 async def revoke_direct_earn(request: Request, principal: CustomerWrite) -> Response:
     return await _revoke(

@@ -1,0 +1,222 @@
+"""The OpenAPI document, completed where FastAPI cannot see what the Capillary routes do.
+
+The ``/v2`` handlers read raw JSON (so Capillary's codes, not pydantic's, answer bad input), so
+FastAPI knows neither their answers nor their failures. This fills them in once, when the
+document is first built: the three ways to authenticate, the extension headers and ``dryRun``
+of every mutating POST, and each operation's success and error envelopes as actually sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "tillBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Till credentials: base64(tillCode + ':' + md5hex(password)). The client "
+        "sends the lowercase hex MD5 of the till password, as Capillary clients do.",
+    },
+    "capOAuthToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CAP-API-OAUTH-TOKEN",
+        "description": "A token from POST /v3/oauth/token/generate.",
+    },
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The same token as X-CAP-API-OAUTH-TOKEN, in the standard header "
+        "(promoledger extension).",
+    },
+}
+_SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+
+_ITEM = {
+    "type": "object",
+    "required": ["status", "code", "message"],
+    "properties": {
+        "status": {"type": "boolean"},
+        "code": {"type": "integer"},
+        "message": {"type": "string"},
+    },
+}
+_ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/CapillaryError"}}
+SCHEMAS: dict[str, Any] = {
+    "CapillaryError": _ITEM,
+    "AuthError": {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {"errors": _ITEMS},
+    },
+    "BulkResponse": {
+        "type": "object",
+        "required": ["response", "totalCount", "failureCount"],
+        "properties": {
+            "response": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["errors", "warnings"],
+                    "properties": {
+                        "result": {"type": "object"},
+                        "errors": _ITEMS,
+                        "warnings": _ITEMS,
+                    },
+                },
+            },
+            "totalCount": {"type": "integer"},
+            "failureCount": {"type": "integer"},
+        },
+    },
+    "IssueResponse": {
+        "type": "object",
+        "required": ["warnings", "errors", "sideEffects"],
+        "properties": {
+            "warnings": _ITEMS,
+            "errors": _ITEMS,
+            "sideEffects": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "PromotionData": {
+        "type": "object",
+        "required": ["pageDetails", "customerId", "promotions", "warnings"],
+        "properties": {
+            "pageDetails": {
+                "type": "object",
+                "properties": {
+                    name: {"type": "integer"}
+                    for name in ("pageNumber", "pageSize", "totalEntries", "pageCount")
+                },
+            },
+            "customerId": {"type": "integer"},
+            "promotions": {"type": "array", "items": {"type": "object"}},
+            "warnings": _ITEMS,
+        },
+    },
+    "AdminError": {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "message": {"type": "string"},
+                        "field": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        },
+    },
+    "LookupError": {
+        "type": "object",
+        "required": ["errors", "warnings"],
+        "properties": {"errors": _ITEMS, "warnings": _ITEMS},
+    },
+}
+
+_MUTATING_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Replays the stored answer to a repeat with the same body (extension).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+    {
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": False,
+        "description": "Echoed (generated when absent) and stamped on the audit trail.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "dryRun",
+        "in": "query",
+        "required": False,
+        "description": "The exact answer, nothing committed; the answer has X-Dry-Run: true.",
+        "schema": {"type": "boolean"},
+    },
+]
+
+
+def _json(ref: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+
+
+def _responses(path: str, method: str) -> dict[str, Any]:
+    auth = {
+        "401": _json("AuthError", "No credential or a wrong one (code 401)."),
+        "403": _json("AuthError", "Authenticated but not permitted (code 4000)."),
+    }
+    if "/lookup/" in path:
+        return {
+            "200": _json("PromotionData", "The customer's promotions, newest first."),
+            "400": _json("LookupError", "8013, 11013, 8003, 8015, 9002."),
+            **auth,
+        }
+    if path.endswith("/promotion/issue"):
+        return {
+            "200": _json("IssueResponse", "Enrolled or issued (or warning 8890)."),
+            "400": _json("IssueResponse", "Any failure, with errors set."),
+            **auth,
+            "503": _json("IssueResponse", "Database unavailable; nothing changed."),
+        }
+    return {
+        "200": _json("BulkResponse", "One entry per customer, in request order."),
+        "400": _json("BulkResponse", "Request-level rejection: one failed entry."),
+        **auth,
+        "503": _json("AuthError", "Database unavailable; nothing changed (Retry-After)."),
+    }
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Complete FastAPI's document for the Capillary operations (``/v2`` and ``/v2.1``)."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    components.setdefault("schemas", {}).update(SCHEMAS)
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith(("/v2/", "/v2.1/")):
+            for operation in operations.values():
+                # The validation failures FastAPI documents as {"detail": [...]} are answered
+                # in the admin envelope (api/errors.py).
+                if "422" in operation.get("responses", {}):
+                    operation["responses"]["422"] = _json("AdminError", "Validation failed.")
+            continue
+        for method, operation in operations.items():
+            operation["security"] = _SECURITY
+            operation["responses"] = _responses(path, method)
+            if method == "post":
+                operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(unused, None)
+    return schema
+
+
+def install(app: FastAPI) -> None:
+    """Build the document lazily, once, through ``document``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
