@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 from fastapi.testclient import TestClient
 
 V2 = (
@@ -99,3 +100,67 @@ def test_validation_failures_are_documented_in_the_envelope_sent(client: TestCli
             if failure is not None:
                 schema = failure["content"]["application/json"]["schema"]["$ref"]
                 assert schema.endswith("/AdminError"), path
+
+
+BULK = V2[:4]
+
+
+def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    root = {**schema, "components": document["components"]}
+    return jsonschema_rs.validator_for(root)
+
+
+def test_every_bulk_example_validates_against_its_operation(client: TestClient) -> None:
+    document = _document(client)
+    for path in BULK:
+        operation = document["paths"][path]["post"]
+        body = operation["requestBody"]["content"]["application/json"]
+        assert body["examples"], path
+        request = _validator(document, body["schema"])
+        for name, example in body["examples"].items():
+            assert request.is_valid(example["value"]), (path, name)
+        for status in ("200", "400"):
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content["examples"], (path, status)
+            response = _validator(document, content["schema"])
+            for name, example in content["examples"].items():
+                value = example["value"]
+                assert response.is_valid(value), (path, status, name)
+                failed = sum(1 for entry in value["response"] if entry["errors"])
+                assert (value["totalCount"], value["failureCount"]) == (
+                    len(value["response"]),
+                    failed,
+                )
+                if status == "400":
+                    assert failed == 1 == value["totalCount"], (path, name)
+
+
+def test_the_seed_revoke_examples_are_in_the_document(client: TestClient) -> None:
+    operation = _document(client)["paths"]["/v2/promotion/bulk/revokeEnrolAndEarn"]["post"]
+    requests = [
+        e["value"]
+        for e in operation["requestBody"]["content"]["application/json"]["examples"].values()
+    ]
+    # The reference page's first request, verbatim (its // comment removed).
+    assert {
+        "type": "CUSTOMER",
+        "bulkAction": "REVOKE_ENROL",
+        "promotionDetails": {"programId": 2714, "promotionId": "202779"},
+        "identifierName": "id",
+        "customers": [{"identifierValue": "423927867", "source": "instore"}],
+    } in requests
+    failures = operation["responses"]["400"]["content"]["application/json"]["examples"]
+    codes = {e["value"]["response"][0]["errors"][0]["code"] for e in failures.values()}
+    assert codes == {8901, 1101, 8874, 8892, 8902}
+    successes = operation["responses"]["200"]["content"]["application/json"]["examples"]
+    assert {
+        "result": {
+            "entityType": "CUSTOMER",
+            "entityId": 555567088,
+            "promotionId": 74230,
+            "programId": 753,
+            "revokedEarnIds": [111],
+        },
+        "errors": [],
+        "warnings": [],
+    } in [entry for e in successes.values() for entry in e["value"]["response"]]

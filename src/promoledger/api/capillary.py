@@ -52,7 +52,9 @@ def bulk_body_schema(
                     "identifierValue": {"type": "string"},
                     "source": {
                         "type": "string",
-                        "enum": [s.value for s in Source],
+                        # Capillary's pages list the values in capitals and send them in lower
+                        # case ("instore"); any case is accepted.
+                        "enum": [s.value for s in Source] + [s.value.lower() for s in Source],
                         "description": "Matched case-insensitively.",
                     },
                     "earnIds": {"type": "array", "items": {"type": "integer"}},

@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from promoledger.api.openapi_examples import BULK_EXAMPLES
+
 SECURITY_SCHEMES: dict[str, Any] = {
     "tillBasic": {
         "type": "http",
@@ -181,6 +183,17 @@ def _responses(path: str, method: str) -> dict[str, Any]:
     }
 
 
+def _add_examples(operation: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
+    """Named examples on the request body and on each documented response status."""
+    for key, named in examples.items():
+        if key == "request":
+            target = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        else:
+            target = operation["responses"].get(key, {}).get("content", {}).get("application/json")
+        if target is not None:
+            target["examples"] = named
+
+
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """Complete FastAPI's document for the Capillary operations (``/v2`` and ``/v2.1``)."""
     components = schema.setdefault("components", {})
@@ -199,6 +212,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             operation["responses"] = _responses(path, method)
             if method == "post":
                 operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
+            _add_examples(operation, BULK_EXAMPLES.get(path, {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
     return schema
