@@ -4,6 +4,7 @@ redirects (in process; the multi-worker metrics and the CLI's start-up are in te
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -162,3 +163,24 @@ def test_docs_are_public_by_default_and_can_be_turned_off(
     with TestClient(create_app(hidden, runtime=runtime)) as closed:
         assert closed.get("/openapi.json").status_code == 404
         assert closed.get("/docs").status_code == 404
+
+
+def test_docs_and_redoc_load_every_asset_from_promoledger(
+    client: TestClient, settings: Settings, runtime: Runtime
+) -> None:
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html), page
+        assert not re.search(r"""url\(\s*["']?(?:https?:)?//""", html), page
+        assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+        assert any(a.endswith(".js") for a in assets), page
+        for url in assets:
+            assert url.startswith("/"), (page, url)
+            assert client.get(url).status_code == 200, (page, url)
+    assert "/openapi.json" in client.get("/docs").text
+    hidden = settings.model_copy(update={"public_docs": False})
+    with TestClient(create_app(hidden, runtime=runtime)) as closed:
+        assert closed.get("/redoc").status_code == 404
+        assert closed.get("/docs-assets/swagger-ui-bundle.js").status_code == 404

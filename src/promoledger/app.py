@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from promoledger import __version__
+from promoledger.api import docs as docs_pages
 from promoledger.api import errors, health, openapi
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
@@ -40,13 +41,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # A redirect would build its Location from the client's Host header; paths are exact.
         redirect_slashes=False,
         openapi_url="/openapi.json" if docs else None,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # Served by api/docs.py with local assets rather than FastAPI's CDN-loading pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics = metrics = Metrics()
     errors.install(app)
     openapi.install(app)
+    if docs:
+        docs_pages.install(app, openapi_url="/openapi.json")
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
