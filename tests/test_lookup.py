@@ -61,6 +61,12 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
     enrolments = {r.id: r for r in world.rows(t.enrolments)}
     earns = {r.id: r for r in world.rows(t.earns)}
     assert revoked in earns
+    # enrollEventLogId / issualEventLogId: the audit event that created the record.
+    created = {
+        (e.entity_type, e.entity_id): e.id
+        for action in ("ENROL", "DIRECT_ENROL", "EARN")
+        for e in world.audit(action=action, customer_id=c.id)
+    }
 
     def enrolment(issual_id: str, status: str, issued: list[dict[str, Any]]) -> dict[str, Any]:
         row = enrolments[int(issual_id)]
@@ -68,7 +74,7 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
             "enrollmentId": int(issual_id),  # the bulk APIs' issualId
             "enrollmentDate": _iso(row.created_at),
             "enrollmentExpiryDate": None,
-            "enrollEventLogId": None,
+            "enrollEventLogId": created[("ENROLMENT", int(issual_id))],
             "status": status,
             "issuedDetails": issued,
         }
@@ -79,7 +85,7 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
             "issualId": int(earned_id),  # the bulk APIs' earnedId
             "issualDate": _iso(row.created_at),
             "issualExpiryDate": _iso(row.expires_at),
-            "issualEventLogId": None,
+            "issualEventLogId": created[("EARN", int(earned_id))],
             "redeemedCount": 0,
             "status": "ACTIVE",
         }
@@ -162,6 +168,28 @@ def test_timelines_speak_the_ui_vocabulary(world: World, client: TestClient) -> 
     ]
     assert elsewhere.id not in [p["promotionId"] for p in body["promotions"]]
     assert issued(earned["earnedId"])["issualExpiryDate"] == _iso(end)
+    assert len(set(created.values())) == 5  # 2 ENROL, 1 DIRECT_ENROL, 2 EARN: distinct events
+
+
+def test_records_created_without_an_audit_event_have_null_event_log_ids(
+    world: World, client: TestClient
+) -> None:
+    """A record with no creating event (e.g. a dummy enrolment added by a migration) says null."""
+    org = world.org()
+    reader = world.till(org, access="customer:read")
+    program = world.program(org)
+    promo = world.promotion(org, program)
+    (c,) = world.customers(org, program)
+    enrolment = world.enrolment(org, promo.id, c.id)
+    earn = world.earn(org, promo.id, c.id, enrolment_id=enrolment)
+    response = client.get(
+        URL + f"?identifierName=id&identifierValue={c.id}", headers=reader.headers
+    )
+    assert response.status_code == 200, response.text
+    (timeline,) = response.json()["promotions"][0]["customerPromotionTimelines"]
+    assert (timeline["enrollmentId"], timeline["enrollEventLogId"]) == (enrolment, None)
+    (detail,) = timeline["issuedDetails"]
+    assert (detail["issualId"], detail["issualEventLogId"]) == (earn, None)
 
 
 def test_filter_and_pagination(world: World, client: TestClient) -> None:

@@ -13,6 +13,7 @@ and ``{"errors":[{status, code, message}], "warnings":[]}`` (see ``api/errors.py
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,7 +136,7 @@ async def _answer(request: Request, principal: Principal) -> OrjsonResponse:
                 "pageCount": math.ceil(page.total / page.limit) if page.limit else 0,
             },
             "customerId": page.customer_id,
-            "promotions": [_promotion(item, fetch_all) for item in page.items],
+            "promotions": [_promotion(item, fetch_all, page.event_ids) for item in page.items],
             "warnings": [],
         }
     )
@@ -232,7 +233,9 @@ def _invalid(detail: str) -> RequestRejected:
     return RequestRejected(E.INVALID_FIELD, detail=detail)
 
 
-def _promotion(item: CustomerPromotion, fetch_all: bool) -> dict[str, Any]:
+def _promotion(
+    item: CustomerPromotion, fetch_all: bool, event_ids: Mapping[tuple[str, int], int]
+) -> dict[str, Any]:
     p = item.promotion
     issual, earn = item.restrictions(fetch_all=fetch_all)
     shaped: dict[str, Any] = {
@@ -267,7 +270,7 @@ def _promotion(item: CustomerPromotion, fetch_all: bool) -> dict[str, Any]:
         },
     }
     if p.type is not PromotionType.GENERIC:
-        shaped["customerPromotionTimelines"] = [_timeline(t) for t in item.timelines]
+        shaped["customerPromotionTimelines"] = [_timeline(t, event_ids) for t in item.timelines]
     return shaped
 
 
@@ -281,24 +284,26 @@ def _restriction(restriction: Restriction) -> dict[str, Any]:
     }
 
 
-def _timeline(timeline: Timeline) -> dict[str, Any]:
+def _timeline(timeline: Timeline, event_ids: Mapping[tuple[str, int], int]) -> dict[str, Any]:
     enrolment = timeline.enrolment
     return {
         "enrollmentId": enrolment.id if enrolment else None,
         "enrollmentDate": _date(enrolment.created_at) if enrolment else None,
         "enrollmentExpiryDate": _date(enrolment.expires_at) if enrolment else None,
-        "enrollEventLogId": None,  # no event log: promoledger's audit trail records the change
+        # The audit event that created the enrolment (None for one created without an event,
+        # e.g. a direct-issue dummy enrolment added by migration 0005).
+        "enrollEventLogId": event_ids.get(("ENROLMENT", enrolment.id)) if enrolment else None,
         "status": enrolment.status.value if enrolment else None,  # (ext)
-        "issuedDetails": [_earn(e) for e in timeline.earns],
+        "issuedDetails": [_earn(e, event_ids) for e in timeline.earns],
     }
 
 
-def _earn(earn: LedgerRecord) -> dict[str, Any]:
+def _earn(earn: LedgerRecord, event_ids: Mapping[tuple[str, int], int]) -> dict[str, Any]:
     return {
         "issualId": earn.id,
         "issualDate": _date(earn.created_at),
         "issualExpiryDate": _date(earn.expires_at),
-        "issualEventLogId": None,
+        "issualEventLogId": event_ids.get(("EARN", earn.id)),  # the audit event creating it
         "redeemedCount": 0,  # redemption is not modelled
         "status": earn.status.value,  # (ext)
     }

@@ -9,7 +9,7 @@ after filtering; a customer's promotions are those of their programs, a small se
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,8 @@ class PromotionPage:
     limit: int
     offset: int
     items: list[CustomerPromotion]
+    # (ENROLMENT | EARN, record id) -> the id of the audit event that created the record.
+    event_ids: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 def promotion_data(
@@ -72,26 +74,31 @@ def promotion_data(
         enrolment_rows, earn_rows = store.records_of(
             conn, customer_id=customer_id, promotion_ids=[p.id for p in promotions]
         )
-    enrolments = _by_promotion(enrolment_rows)
-    earns = _by_promotion(earn_rows)
-    # Newest first, as Capillary lists them.
-    promotions = sorted(promotions, key=lambda p: p.id, reverse=True)
-    if query.types is not None:
-        promotions = [p for p in promotions if p.type in query.types]
-    if query.programs is not None:
-        promotions = [p for p in promotions if p.program_id in query.programs]
-    if query.status is not None:
-        wanted = query.status
-        promotions = [
-            p for p in promotions if matches(wanted, p, enrolments[p.id], earns[p.id], now)
-        ]
-    page = promotions[query.offset : query.offset + query.limit]
+        enrolments = _by_promotion(enrolment_rows)
+        earns = _by_promotion(earn_rows)
+        # Newest first, as Capillary lists them.
+        promotions = sorted(promotions, key=lambda p: p.id, reverse=True)
+        if query.types is not None:
+            promotions = [p for p in promotions if p.type in query.types]
+        if query.programs is not None:
+            promotions = [p for p in promotions if p.program_id in query.programs]
+        if query.status is not None:
+            wanted = query.status
+            promotions = [
+                p for p in promotions if matches(wanted, p, enrolments[p.id], earns[p.id], now)
+            ]
+        page = promotions[query.offset : query.offset + query.limit]
+        # The page's event log ids: one audit statement, in the same read.
+        event_ids = store.creation_events(
+            conn, org_id=org_id, customer_id=customer_id, promotion_ids=[p.id for p in page]
+        )
     return PromotionPage(
         customer_id=customer_id,
         total=len(promotions),
         limit=query.limit,
         offset=query.offset,
         items=[customer_promotion(p, enrolments[p.id], earns[p.id], now) for p in page],
+        event_ids=event_ids,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.promotions import Promotion
@@ -13,7 +13,14 @@ from promoledger.domain.vocabulary import IdentifierName
 from promoledger.store.batch import KEY_COLUMN
 from promoledger.store.ledger import record_of
 from promoledger.store.promotions import promotion_of
-from promoledger.store.tables import customers, earns, enrolments, program_members, promotions
+from promoledger.store.tables import (
+    audit_events,
+    customers,
+    earns,
+    enrolments,
+    program_members,
+    promotions,
+)
 from promoledger.store.types import storable
 
 
@@ -58,3 +65,30 @@ def records_of(
         )
         found.append([record_of(row) for row in conn.execute(stmt)])
     return found[0], found[1]
+
+
+# The audit actions that create a ledger record, by the entity type they record.
+CREATION_ACTIONS = ("ENROL", "DIRECT_ENROL", "EARN")
+
+
+def creation_events(
+    conn: Connection, *, org_id: int, customer_id: int, promotion_ids: Collection[int]
+) -> dict[tuple[str, int], int]:
+    """``(entity_type, entity_id) -> id`` of the audit event that created each of the customer's
+    enrolments (``ENROLMENT``) and earns (``EARN``) in these promotions: one statement."""
+    if not promotion_ids:
+        return {}
+    a = audit_events.c
+    stmt = (
+        select(a.entity_type, a.entity_id, func.min(a.id))
+        .where(
+            a.org_id == org_id,
+            a.customer_id == customer_id,
+            a.promotion_id.in_(list(promotion_ids)),
+            a.action.in_(CREATION_ACTIONS),
+            a.entity_type.in_(("ENROLMENT", "EARN")),
+            a.entity_id.is_not(None),
+        )
+        .group_by(a.entity_type, a.entity_id)
+    )
+    return {(str(kind), int(entity)): int(event) for kind, entity, event in conn.execute(stmt)}
