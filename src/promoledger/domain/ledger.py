@@ -14,11 +14,14 @@ from promoledger.domain.vocabulary import Status
 _ACTIVE = Status.ACTIVE  # bound once: this runs for every record a bulk request loads
 
 
+def is_overdue(status: Status, expires_at: datetime | None, now: datetime) -> bool:
+    """The rule: a record still stored ACTIVE whose expiry has passed has in fact EXPIRED."""
+    return expires_at is not None and expires_at <= now and status is _ACTIVE
+
+
 def effective_status(status: Status, expires_at: datetime | None, now: datetime) -> Status:
     """ACTIVE and past its expiry is EXPIRED, whether or not a write has marked it so yet."""
-    if status is _ACTIVE and expires_at is not None and expires_at <= now:
-        return Status.EXPIRED
-    return status
+    return Status.EXPIRED if is_overdue(status, expires_at, now) else status
 
 
 @dataclass(slots=True)
@@ -41,8 +44,7 @@ class LedgerRecord:
 
     def overdue(self, now: datetime) -> bool:
         """Still stored ACTIVE although it has expired: the next write marks it EXPIRED."""
-        expires_at = self.expires_at
-        return expires_at is not None and expires_at <= now and self.status is _ACTIVE
+        return is_overdue(self.status, self.expires_at, now)
 
 
 @dataclass(slots=True)
