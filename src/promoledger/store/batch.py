@@ -74,8 +74,9 @@ def program_and_promotion(
     if found[1] is None:
         return True, None
     values = dict(zip(_PROMOTION_COLUMN_NAMES, found[1:], strict=True))
+    read_time = driver.time_reader(conn)
     for column in ("start_date", "end_date", "created_at", "updated_at"):
-        values[column] = driver.read_time(values[column])
+        values[column] = read_time(values[column])
     return True, promotion_of(SimpleNamespace(**values))
 
 

@@ -10,7 +10,7 @@ work's transaction:
   compared with ``= ANY`` on PostgreSQL — so the text never changes with the batch size and
   both drivers reuse their prepared statement (sqlite3's statement cache, psycopg's automatic
   prepare);
-- timestamps are bound and read the way ``store.types.UtcDateTime`` stores them (naive UTC
+- timestamps are bound and read through ``store.types.UtcDateTime``'s own processors (naive UTC
   ISO text on SQLite, timestamptz on PostgreSQL), so rows written here and through SQLAlchemy
   are indistinguishable.
 
@@ -19,15 +19,18 @@ Everything else (configuration, admin reads) stays on SQLAlchemy Core.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+
+from promoledger.store.types import UtcDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +107,33 @@ def ids(conn: Connection, values: Collection[Any]) -> Any:
     return orjson.dumps(list(values)).decode() if is_sqlite(conn) else list(values)
 
 
-def rows_param(conn: Connection, rows: Sequence[Sequence[Any]]) -> Any:
+def rows_param(rows: Sequence[Sequence[Any]]) -> str:
     """Rows of values for ``INSERT … SELECT FROM json_each`` (SQLite only)."""
     return orjson.dumps(rows).decode()
 
 
 def bind_time(conn: Connection, when: datetime | None) -> Any:
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        raise ValueError("naive datetime refused: promoledger stores UTC only")
-    if is_sqlite(conn):
-        return when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return when
+    """``when`` as the driver must receive it for a ``UtcDateTime`` column."""
+    return _time_processors(conn.dialect)[0](when)
 
 
-def read_time(value: Any) -> datetime | None:
-    """A timestamp column as the driver returns it, as an aware UTC datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def time_reader(conn: Connection) -> Callable[[Any], datetime | None]:
+    """Turns a ``UtcDateTime`` column as the driver returns it into an aware UTC datetime."""
+    return _time_processors(conn.dialect)[1]
+
+
+_TIME_PROCESSORS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
+
+
+def _time_processors(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    found = _TIME_PROCESSORS.get(dialect.name)
+    if found is None:
+        column_type = UtcDateTime().dialect_impl(dialect)
+        bind = column_type.bind_processor(dialect) or _unchanged
+        read = column_type.result_processor(dialect, None) or _unchanged
+        found = _TIME_PROCESSORS[dialect.name] = (bind, read)
+    return found
+
+
+def _unchanged(value: Any) -> Any:
+    return value

@@ -93,7 +93,7 @@ def _insert(
     if with_enrolment:
         columns.append([r.enrolment_id for r in records])
     if driver.is_sqlite(conn):
-        params: tuple[Any, ...] = (*head, driver.rows_param(conn, list(zip(*columns, strict=True))))
+        params: tuple[Any, ...] = (*head, driver.rows_param(list(zip(*columns, strict=True))))
     else:
         params = (*head, *columns)
     returned: dict[tuple[int, str], list[int]] = defaultdict(list)

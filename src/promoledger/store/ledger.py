@@ -70,7 +70,7 @@ def ledgers(
     if not customer_ids:
         return result
     keys = driver.ids(conn, customer_ids)
-    read_time = driver.read_time
+    read_time = driver.time_reader(conn)
     status_of = STATUS_OF.__getitem__
     for table in (enrolments, earns) if with_enrolments else (earns,):
         rows = driver.execute(conn, _SELECT[(table.name, only_active)], (promotion_id, keys))
