@@ -8,6 +8,7 @@ from promoledger.api import (
     admin_audit,
     admin_customers,
     admin_programs,
+    admin_reinstatements,
     enrol_earn,
     issue,
     lookup,
@@ -24,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_programs.router,
     admin_customers.router,
     admin_audit.router,
+    admin_reinstatements.router,
 )
