@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from promoledger.store.types import BigId, UtcDateTime
@@ -187,6 +188,8 @@ earns = Table(
     Index("ix_earns_customer_promotion_status", "customer_id", "promotion_id", "status"),
 )
 
+_REVOKE_ACTIONS = "action IN ('REVOKE_ENROL', 'REVOKE_EARN')"
+
 # Append-only: the application inserts and reads, never updates or deletes.
 audit_events = Table(
     "audit_events",
@@ -212,6 +215,14 @@ audit_events = Table(
     # The audit API's ?action= and ?since= filters (migration 0003).
     Index("ix_audit_events_org_action_id", "org_id", "action", "id"),
     Index("ix_audit_events_org_occurred_at", "org_id", "occurred_at"),
+    # What one revoke request revoked, for its undo (migration 0009); revoke events only.
+    Index(
+        "ix_audit_events_org_request_revokes",
+        "org_id",
+        "request_id",
+        sqlite_where=text(_REVOKE_ACTIONS),
+        postgresql_where=text(_REVOKE_ACTIONS),
+    ),
 )
 
 idempotency_keys = Table(
