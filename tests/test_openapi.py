@@ -7,6 +7,11 @@ from typing import Any
 import jsonschema_rs
 from fastapi.testclient import TestClient
 
+from promoledger.domain.context import Context
+from promoledger.store import audit
+from promoledger.store import tables as t
+from tests.support.factories import World
+
 V2 = (
     "/v2/promotion/bulk/enrolAndEarn",
     "/v2/promotion/bulk/directEarn",
@@ -164,3 +169,181 @@ def test_the_seed_revoke_examples_are_in_the_document(client: TestClient) -> Non
         "errors": [],
         "warnings": [],
     } in [entry for e in successes.values() for entry in e["value"]["response"]]
+
+
+def _shape(value: Any) -> Any:
+    """The structure of a JSON value: keys (recursively) and value types, not the values."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def _examples(operation: dict[str, Any], status: str) -> dict[str, Any]:
+    content = operation["responses"][status]["content"]["application/json"]
+    examples: dict[str, Any] = {name: e["value"] for name, e in content["examples"].items()}
+    return examples
+
+
+def _check_examples_validate(document: dict[str, Any], operation: dict[str, Any]) -> None:
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and "examples" in body:
+        request = _validator(document, body["schema"])
+        for name, example in body["examples"].items():
+            assert request.is_valid(example["value"]), name
+    for status, response in operation["responses"].items():
+        content = response.get("content", {}).get("application/json", {})
+        if "examples" in content:
+            validator = _validator(document, content["schema"])
+            for name, example in content["examples"].items():
+                assert validator.is_valid(example["value"]), (status, name)
+
+
+def test_issue_examples_are_the_answers_it_sends(world: World) -> None:
+    document = _document(world.client)
+    operation = document["paths"]["/v2/promotion/issue"]["post"]
+    _check_examples_validate(document, operation)
+    assert set(operation["requestBody"]["content"]["application/json"]["examples"]) == {
+        "byPromotionId"
+    }
+    org = world.org()
+    till = world.till(org, access="customer:write")
+    program = world.program(org)
+    answers = {}
+    for kind, type_ in (("enrolled", "ENROL_AND_ISSUE"), ("issued", "DIRECT_ISSUE")):
+        promotion = world.promotion(org, program, type=type_)
+        [customer] = world.customers(org, program)
+        params = {"identifierName": "id", "identifierValue": str(customer.id), "source": "INSTORE"}
+        response = world.client.post(
+            "/v2/promotion/issue",
+            params=params,
+            json={"programId": program, "promotionId": promotion.id},
+            headers=till.headers,
+        )
+        assert response.status_code == 200, response.text
+        answers[kind] = response.json()
+        if kind == "issued":
+            again = world.client.post(
+                "/v2/promotion/issue",
+                params=params,
+                json={"programId": program, "promotionId": promotion.id},
+                headers=till.headers,
+            )
+            answers["limitReached"] = again.json()
+    missing = world.client.post(
+        "/v2/promotion/issue",
+        params={"identifierName": "id", "identifierValue": "999999", "source": "INSTORE"},
+        json={"programId": program, "promotionId": promotion.id},
+        headers=till.headers,
+    )
+    examples = _examples(operation, "200")
+    for name, real in answers.items():
+        assert _shape(examples[name]) == _shape(real), name
+    assert missing.status_code == 400
+    assert _examples(operation, "400")["8015"] == missing.json()
+
+
+def test_lookup_examples_are_the_answers_it_sends(world: World) -> None:
+    document = _document(world.client)
+    org = world.org()
+    till = world.till(org, access="customer:read")
+    program = world.program(org)
+    promotion = world.promotion(org, program, earns_per_customer=5)
+    [customer, bare] = world.customers(org, program, 2)
+    enrolment = world.enrolment(org, promotion.id, customer.id)
+    world.earn(org, promotion.id, customer.id, enrolment)
+    # Events, as a real enrolment and earn have: the timeline then names their audit ids.
+    with world.uow.write() as conn:
+        audit.record(
+            conn,
+            Context(org_id=org, actor_kind="SYSTEM"),
+            [
+                audit.Change("ENROL", "ENROLMENT", enrolment, customer.id, promotion.id),
+                audit.Change("EARN", "EARN", world.rows(t.earns)[0].id, customer.id, promotion.id),
+            ],
+        )
+    for path in ("/v2/customers/lookup/promotionData", "/v2.1/customers/lookup/promotionData"):
+        operation = document["paths"][path]["get"]
+        _check_examples_validate(document, operation)
+
+        def lookup(value: str, name: str = "id", path: str = path) -> Any:
+            return world.client.get(
+                path,
+                params={"identifierName": name, "identifierValue": value},
+                headers=till.headers,
+            )
+
+        examples = _examples(operation, "200")
+        assert _shape(examples["enrolledAndEarned"]) == _shape(lookup(str(customer.id)).json())
+        assert _shape(examples["notEnrolled"]) == _shape(lookup(str(bare.id)).json())
+        failures = _examples(operation, "400")
+        assert failures["8013"] == lookup("1", name="nope").json()
+        assert failures["8015"] == lookup("999999").json()
+    scoped = world.client.get(
+        "/v2.1/customers/lookup/promotionData",
+        params={"identifierName": "id", "identifierValue": str(customer.id)},
+        headers={**till.headers, "DATA-SCOPE": "ALL"},
+    )
+    assert failures["9002"] == scoped.json()
+
+
+def test_admin_operations_document_every_error_envelope(world: World) -> None:
+    document = _document(world.client)
+    admin = {p: ops for p, ops in document["paths"].items() if p.startswith("/admin/")}
+    assert "/admin/v1/reinstatements" in admin
+    for path, operations in admin.items():
+        for method, operation in operations.items():
+            _check_examples_validate(document, operation)
+            responses = operation["responses"]
+            expected = {"401", "403", "503"}
+            if "{" in path or path.endswith("/reinstatements"):
+                expected.add("404")
+            if method in ("post", "patch"):
+                expected |= {"409", "413", "422"}
+                names = {p["name"] for p in operation["parameters"]}
+                assert {"Idempotency-Key", "X-Request-ID", "dryRun"} <= names, path
+            assert expected <= set(responses), (path, method)
+            for status in expected:
+                schema = responses[status]["content"]["application/json"]["schema"]["$ref"]
+                assert schema.endswith("/AdminError"), (path, method, status)
+                codes = {e["errors"][0]["code"] for e in _examples(operation, status).values()}
+                assert codes, (path, method, status)
+    # The examples are the answers actually sent.
+    programs = admin["/admin/v1/programs"]["post"]
+    org = world.org()
+    reader = world.till(org, access="customer:none,config:read")
+    assert _examples(programs, "401")["401"] == world.client.get("/admin/v1/programs").json()
+    denied = world.client.post("/admin/v1/programs", json={"name": "x"}, headers=reader.headers)
+    assert _examples(programs, "403")["4000"] == denied.json()
+    writer = world.till(org, access="customer:none,config:write")
+    missing = world.client.get("/admin/v1/programs/999999", headers=writer.headers)
+    assert _examples(admin["/admin/v1/programs/{program_id}"]["get"], "404")["9404"] == (
+        missing.json()
+    )
+    empty = world.client.post("/admin/v1/programs", json={"name": ""}, headers=writer.headers)
+    assert _examples(programs, "422")["9422"] == empty.json()
+
+
+def test_the_token_endpoint_documents_its_envelopes(world: World) -> None:
+    document = _document(world.client)
+    operation = document["paths"]["/v3/oauth/token/generate"]["post"]
+    _check_examples_validate(document, operation)
+    assert {
+        s: r["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for s, r in operation["responses"].items()
+    } == {
+        "200": "TokenResponse",
+        "400": "TokenError",
+        "401": "TokenError",
+        "429": "TokenError",
+        "503": "TokenError",
+    }
+    post = world.client.post
+    path = "/v3/oauth/token/generate"
+    assert _examples(operation, "401")["401"] == post(path, json={"key": "k", "secret": "s"}).json()
+    assert _examples(operation, "400")["9002"] == post(path, json={"key": 1}).json()
+    assert _examples(operation, "400")["9400"] == post(path, content=b"{").json()
+    caller = world.oauth_client(world.org())
+    issued = post(path, json={"key": caller.name, "secret": caller.secret}).json()
+    assert _shape(_examples(operation, "200")["issued"]) == _shape(issued)

@@ -4,6 +4,8 @@ The ``/v2`` handlers read raw JSON (so Capillary's codes, not pydantic's, answer
 FastAPI knows neither their answers nor their failures. This fills them in once, when the
 document is first built: the three ways to authenticate, the extension headers and ``dryRun``
 of every mutating POST, and each operation's success and error envelopes as actually sent.
+The ``/admin/v1`` operations and the token endpoint get every failure status they can answer,
+in their own envelopes, with examples built from the error catalogue.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from promoledger.api.openapi_examples import BULK_EXAMPLES
+from promoledger.api.openapi_examples import (
+    ADMIN_ERROR_EXAMPLES,
+    BULK_EXAMPLES,
+    ISSUE_EXAMPLES,
+    LOOKUP_EXAMPLES,
+    TOKEN_EXAMPLES,
+)
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "tillBasic": {
@@ -118,6 +126,26 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
+    "TokenResponse": {
+        "type": "object",
+        "required": ["data", "errors"],
+        "properties": {
+            "data": {
+                "type": "object",
+                "required": ["accessToken", "ttlSeconds"],
+                "properties": {
+                    "accessToken": {"type": "string"},
+                    "ttlSeconds": {"type": "integer"},
+                },
+            },
+            "errors": {"type": "null"},
+        },
+    },
+    "TokenError": {
+        "type": "object",
+        "required": ["data", "errors"],
+        "properties": {"data": {"type": "null"}, "errors": _ITEMS},
+    },
     "LookupError": {
         "type": "object",
         "required": ["errors", "warnings"],
@@ -183,6 +211,54 @@ def _responses(path: str, method: str) -> dict[str, Any]:
     }
 
 
+# What each /admin/v1 status means (the examples come from the error catalogue).
+_ADMIN_STATUS = {
+    "401": "No credential, or a wrong or disabled one (code 401).",
+    "403": "Authenticated, but the access group lacks the permission (code 4000).",
+    "404": "No such resource in the caller's org (code 9404).",
+    "409": "A duplicate identifier (9409), or the Idempotency-Key's first request still runs "
+    "(9432).",
+    "413": "Body larger than PROMOLEDGER_MAX_BODY_BYTES (code 9413).",
+    "422": "The body or a parameter breaks a rule (9422); Idempotency-Key reused with another "
+    "body (9431).",
+    "503": "Database unavailable; nothing changed; retry after Retry-After (code 9503).",
+}
+
+
+def _admin_responses(path: str, method: str, operation: dict[str, Any]) -> None:
+    """The admin envelope for every failure an /admin/v1 operation can answer."""
+    writes = method in ("post", "patch")
+    statuses = ["401", "403"]
+    if "{" in path or path.endswith("/reinstatements"):
+        statuses.append("404")
+    if writes:
+        statuses += ["409", "413", "422"]
+        operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
+    elif "422" in operation.get("responses", {}):
+        statuses.append("422")
+    statuses.append("503")
+    responses = operation.setdefault("responses", {})
+    for status in statuses:
+        examples = ADMIN_ERROR_EXAMPLES[status]
+        if status == "422" and not writes:
+            examples = {"9422": examples["9422"]}
+        if status == "409" and method == "patch":
+            examples = {"9432": examples["9432"]}
+        responses[status] = _json("AdminError", _ADMIN_STATUS[status])
+        responses[status]["content"]["application/json"]["examples"] = examples
+
+
+def _token_responses(operation: dict[str, Any]) -> None:
+    operation["responses"] = {
+        "200": _json("TokenResponse", "A signed access token and its lifetime."),
+        "400": _json("TokenError", "Malformed body (9400), or key/secret missing (9002)."),
+        "401": _json("TokenError", "Wrong key or secret, or a disabled client (code 401)."),
+        "429": _json("TokenError", "Too many failures for this key (9429); see Retry-After."),
+        "503": _json("TokenError", "Database unavailable (9503)."),
+    }
+    _add_examples(operation, TOKEN_EXAMPLES)
+
+
 def _add_examples(operation: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
     """Named examples on the request body and on each documented response status."""
     for key, named in examples.items():
@@ -194,12 +270,27 @@ def _add_examples(operation: dict[str, Any], examples: dict[str, dict[str, Any]]
             target["examples"] = named
 
 
+_EXAMPLES = {
+    "/v2/promotion/issue": ISSUE_EXAMPLES,
+    "/v2/customers/lookup/promotionData": LOOKUP_EXAMPLES,
+    "/v2.1/customers/lookup/promotionData": LOOKUP_EXAMPLES,
+}
+
+
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """Complete FastAPI's document for the Capillary operations (``/v2`` and ``/v2.1``)."""
     components = schema.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     components.setdefault("schemas", {}).update(SCHEMAS)
     for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/admin/"):
+            for method, operation in operations.items():
+                _admin_responses(path, method, operation)
+            continue
+        if path.startswith("/v3/oauth/"):
+            for operation in operations.values():
+                _token_responses(operation)
+            continue
         if not path.startswith(("/v2/", "/v2.1/")):
             for operation in operations.values():
                 # The validation failures FastAPI documents as {"detail": [...]} are answered
@@ -212,7 +303,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             operation["responses"] = _responses(path, method)
             if method == "post":
                 operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
-            _add_examples(operation, BULK_EXAMPLES.get(path, {}))
+            _add_examples(operation, _EXAMPLES.get(path) or BULK_EXAMPLES.get(path, {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
     return schema

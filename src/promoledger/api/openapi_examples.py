@@ -1,4 +1,6 @@
-"""Request and response examples for the bulk operations' OpenAPI entries.
+"""Request and response examples for the OpenAPI entries: the bulk operations, the issue and
+promotionData endpoints, and the error envelopes of /admin/v1 and the token endpoint
+(``tests/test_openapi.py`` checks each against the answers the server really sends).
 
 The revoke examples are Capillary's own (the bulk revoke reference page, with its ``//``
 comments removed); the siblings' examples reuse the same customers, program and promotion ids,
@@ -8,6 +10,9 @@ in the shapes those endpoints answer (``docs/parity.md``).
 from __future__ import annotations
 
 from typing import Any
+
+from promoledger.domain import errors as E
+from promoledger.domain.errors import ErrorDef
 
 PROGRAM = 2714
 CUSTOMER_A = "423927867"
@@ -251,4 +256,288 @@ BULK_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "400": {"8902": _ACTION_8902, **_COMMON_400},
     },
+}
+
+
+# --- POST /v2/promotion/issue ------------------------------------------------------------------
+def _issue_answer(
+    *,
+    warnings: list[Any] | None = None,
+    errors: list[Any] | None = None,
+    effects: list[Any] | None = None,
+) -> dict[str, Any]:
+    return {"warnings": warnings or [], "errors": errors or [], "sideEffects": effects or []}
+
+
+def _item(code: int, message: str) -> dict[str, Any]:
+    return {"status": False, "code": code, "message": message}
+
+
+ISSUE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "request": {
+        "byPromotionId": _example(
+            "?identifierName=id&identifierValue=423927867&source=INSTORE",
+            {"programId": PROGRAM, "promotionId": 202779},
+        ),
+    },
+    "200": {
+        "enrolled": _example(
+            "ENROL_AND_ISSUE: the customer is enrolled (no earnedId)",
+            _issue_answer(
+                effects=[
+                    {
+                        "programId": PROGRAM,
+                        "promotionId": 202779,
+                        "issualId": 847,
+                        "type": "LOYALTY_EARNING",
+                    }
+                ]
+            ),
+        ),
+        "issued": _example(
+            "DIRECT_ISSUE: issued under the customer's dummy enrolment",
+            _issue_answer(
+                effects=[
+                    {
+                        "programId": PROGRAM,
+                        "promotionId": 202780,
+                        "issualId": 848,
+                        "earnedId": 975,
+                        "type": "LOYALTY",
+                    }
+                ]
+            ),
+        ),
+        "limitReached": _example(
+            "per-customer limit reached: nothing changes",
+            _issue_answer(
+                warnings=[
+                    _item(
+                        8890,
+                        "promotion not issued due to config issues or customer exhausted limits",
+                    )
+                ]
+            ),
+        ),
+    },
+    "400": {
+        "8015": _example("customer not found", _issue_answer(errors=[_item(8015, _NOT_FOUND)])),
+        "11013": _example(
+            "a required query parameter is missing",
+            _issue_answer(
+                errors=[_item(11013, "identifierName, identifierValue, source can not be empty")]
+            ),
+        ),
+        "8874": _example(
+            "unknown promotion",
+            _issue_answer(errors=[_item(8874, "promotion id passed is invalid")]),
+        ),
+    },
+}
+
+
+# --- GET /v2/customers/lookup/promotionData (and /v2.1) ----------------------------------------
+_WHEN = "2026-11-30T10:15:00.000Z"
+_LOOKUP_FOUND: dict[str, Any] = {
+    "pageDetails": {"pageNumber": 0, "pageSize": 10, "totalEntries": 1, "pageCount": 1},
+    "customerId": int(CUSTOMER_A),
+    "promotions": [
+        {
+            "promotionId": 202779,
+            "promotionName": "Welcome offer",
+            "programId": PROGRAM,
+            "identifier": PROMO_IDENTIFIER,
+            "description": None,
+            "active": True,
+            "eventName": None,
+            "startDate": _WHEN,
+            "endDate": None,
+            "promotionMetadata": [],
+            "limits": {
+                "maxPointsPerEvent": 0,
+                "pointsPerCustomer": 0,
+                "numberOFTimesPerCustomer": 5,
+                "totalPointsInPromotion": 0,
+            },
+            "customerUsage": {
+                "currentPointsPerCustomer": 0,
+                "currentNumberOfTimesPerCustomer": 1,
+                "currentTotalPointsInPromotion": 0,
+            },
+            "pointsOfferType": "LOYALTY_EARNING",
+            "promotionRestriction": {
+                "issualRestrictions": [
+                    {
+                        "kpi": "NUMBER_OF_ISSUALS",
+                        "maxLimit": 1,
+                        "currentCustomerUsage": 1,
+                        "limitOn": "CUSTOMER",
+                        "type": "NON_PERIOD_BASED",
+                    }
+                ],
+                "earnRestrictions": [
+                    {
+                        "kpi": "NUMBER_OF_EARNS",
+                        "maxLimit": 5,
+                        "currentCustomerUsage": 1,
+                        "limitOn": "CUSTOMER",
+                        "type": "NON_PERIOD_BASED",
+                    }
+                ],
+                "redemptionRestrictions": [],
+            },
+            "customerPromotionTimelines": [
+                {
+                    "enrollmentId": 847,
+                    "enrollmentDate": _WHEN,
+                    "enrollmentExpiryDate": None,
+                    "enrollEventLogId": 1201,
+                    "status": "ACTIVE",
+                    "issuedDetails": [
+                        {
+                            "issualId": 974,
+                            "issualDate": _WHEN,
+                            "issualExpiryDate": None,
+                            "issualEventLogId": 1202,
+                            "redeemedCount": 0,
+                            "status": "ACTIVE",
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+    "warnings": [],
+}
+
+
+_NOT_ENROLLED = {
+    **_LOOKUP_FOUND["promotions"][0],
+    "customerUsage": {
+        "currentPointsPerCustomer": 0,
+        "currentNumberOfTimesPerCustomer": 0,
+        "currentTotalPointsInPromotion": 0,
+    },
+    "promotionRestriction": {
+        "issualRestrictions": [
+            {
+                "kpi": "NUMBER_OF_ISSUALS",
+                "maxLimit": 1,
+                "currentCustomerUsage": 0,
+                "limitOn": "CUSTOMER",
+                "type": "NON_PERIOD_BASED",
+            }
+        ],
+        "earnRestrictions": [
+            {
+                "kpi": "NUMBER_OF_EARNS",
+                "maxLimit": 5,
+                "currentCustomerUsage": 0,
+                "limitOn": "CUSTOMER",
+                "type": "NON_PERIOD_BASED",
+            }
+        ],
+        "redemptionRestrictions": [],
+    },
+    "customerPromotionTimelines": [],
+}
+
+
+def _lookup_failure(code: int, message: str) -> dict[str, Any]:
+    return {"errors": [_item(code, message)], "warnings": []}
+
+
+LOOKUP_EXAMPLES: dict[str, dict[str, Any]] = {
+    "200": {
+        "enrolledAndEarned": _example(
+            "one promotion: enrolled (enrollmentId = issualId) and earned once", _LOOKUP_FOUND
+        ),
+        "notEnrolled": _example(
+            "a member not enrolled yet: the program's promotions, no timeline",
+            {**_LOOKUP_FOUND, "customerId": int(CUSTOMER_B), "promotions": [_NOT_ENROLLED]},
+        ),
+    },
+    "400": {
+        "8013": _example(
+            "identifierName missing or unknown",
+            _lookup_failure(8013, "Invalid identifier name passed"),
+        ),
+        "8015": _example("customer not found", _lookup_failure(8015, _NOT_FOUND)),
+        "9002": _example(
+            "DATA-SCOPE other than SELF (also a bad limit, offset or filter)",
+            _lookup_failure(
+                9002,
+                "DATA-SCOPE header: only SELF is supported (connected orgs are not modelled)",
+            ),
+        ),
+    },
+}
+
+
+# --- /admin/v1 and the token endpoint: their error envelopes, from the error catalogue ---------
+def _admin(error: ErrorDef, message: str | None = None, field: str | None = None) -> dict[str, Any]:
+    return {"errors": [{"code": error.code, "message": message or error.message, "field": field}]}
+
+
+def _token(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
+    return {"data": None, "errors": [_item(error.code, message or error.message)]}
+
+
+# status -> {name: example}; ``api/openapi.py`` picks the statuses each operation can answer.
+ADMIN_ERROR_EXAMPLES: dict[str, dict[str, Any]] = {
+    "401": {"401": _example("no credential, or a wrong or disabled one", _admin(E.AUTH_FAILED))},
+    "403": {"4000": _example("the access group lacks the permission", _admin(E.ACCESS_DENIED))},
+    "404": {
+        "9404": _example(
+            "no such resource in the caller's org (another org's answers the same)",
+            _admin(E.NOT_FOUND, "program not found"),
+        )
+    },
+    "409": {
+        "9409": _example(
+            "a unique identifier is taken",
+            _admin(
+                E.DUPLICATE, "customers.0.mobile 917010000000 already exists", "customers.0.mobile"
+            ),
+        ),
+        "9432": _example(
+            "the first request with this Idempotency-Key is still running",
+            _admin(E.IDEMPOTENCY_IN_FLIGHT),
+        ),
+    },
+    "413": {"9413": _example("body over PROMOLEDGER_MAX_BODY_BYTES", _admin(E.BODY_TOO_LARGE))},
+    "422": {
+        "9422": _example(
+            "the body or a parameter breaks a rule",
+            _admin(E.VALIDATION, "name: String should have at least 1 character", "name"),
+        ),
+        "9431": _example(
+            "Idempotency-Key reused with another body",
+            _admin(E.IDEMPOTENCY_MISMATCH),
+        ),
+    },
+    "503": {"9503": _example("database unavailable; nothing changed", _admin(E.DB_UNAVAILABLE))},
+}
+
+TOKEN_EXAMPLES: dict[str, dict[str, Any]] = {
+    "request": {"credentials": _example("a client's key and secret", {"key": "k", "secret": "s"})},
+    "200": {
+        "issued": _example(
+            "a token, sent back as X-CAP-API-OAUTH-TOKEN",
+            {
+                "data": {"accessToken": "eyJhbGciOiJIUzI1NiIs...", "ttlSeconds": 3600},
+                "errors": None,
+            },
+        )
+    },
+    "400": {
+        "9400": _example("the body is not JSON", _token(E.INVALID_JSON)),
+        "9002": _example(
+            "key or secret missing, empty or not a string",
+            _token(E.INVALID_FIELD, "key and secret are required strings"),
+        ),
+    },
+    "401": {"401": _example("wrong key or secret, or a disabled client", _token(E.AUTH_FAILED))},
+    "429": {"9429": _example("throttled: see Retry-After", _token(E.THROTTLED))},
+    "503": {"9503": _example("database unavailable", _token(E.DB_UNAVAILABLE))},
 }
