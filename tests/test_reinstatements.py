@@ -353,3 +353,19 @@ def test_cli_reinstates_and_dry_runs(world: World) -> None:
         assert "not found" in missing.output
     both = runner.invoke(cli, [*base, "--request-id", rid, "--job-id", "j"])
     assert both.exit_code == 2
+
+
+def test_enrolments_go_back_first_so_their_earns_follow(world: World) -> None:
+    """A client that sent one X-Request-ID on both revokes undoes both at once; the earns go
+    back because the enrolment they were earned under goes back first."""
+    shop = make_shop(world, earns_per_customer=3)
+    [c] = shop.customers(1)
+    enrolment, *earns = enrolled_with_earns(shop, [c], 2)[c.id]
+    shared = {"X-Request-ID": "revoke-both"}
+    for action in ("REVOKE_EARN", "REVOKE_ENROL"):
+        response = shop.post(shop.body(action, [entry(c)]), headers=shared)
+        assert response.json()["failureCount"] == 0, response.text
+
+    assert undo(shop, {"requestId": "revoke-both"}).json() == answer(1, 2)
+    assert statuses(world, t.enrolments, [enrolment]) == ["ACTIVE"]
+    assert statuses(world, t.earns, earns) == ["ACTIVE", "ACTIVE"]
