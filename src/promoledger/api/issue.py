@@ -39,11 +39,14 @@ CAPILLARY_TYPE = {
 
 ISSUE_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["programId", "promotionId"],
+    "required": ["programId"],
     "properties": {
         "programId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
         "promotionId": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+        "promoIdentifier": {"type": "string"},
     },
+    # The promotion is named by its id or by its identifier (Capillary accepts either).
+    "anyOf": [{"required": ["promotionId"]}, {"required": ["promoIdentifier"]}],
 }
 
 
