@@ -112,7 +112,8 @@ def test_a_double_click_on_confirm_revokes_once(page: Page, world: World) -> Non
         """async () => {
             const form = document.querySelector("form.confirm");
             const body = new URLSearchParams(new FormData(form));
-            const send = () => fetch(form.getAttribute("action"), {method: "POST", body}).then(r => r.status);
+            const url = form.getAttribute("action");
+            const send = () => fetch(url, {method: "POST", body}).then(r => r.status);
             return Promise.all([send(), send()]);
         }"""
     )
