@@ -219,3 +219,44 @@ def test_audit_page_filters_and_refuses_bad_filters(client: TestClient, world: W
 @pytest.mark.parametrize("path", ["/console/static/console.css", "/console/static/console.js"])
 def test_static_assets_are_served_without_a_session(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+def test_an_active_session_is_kept_alive(client: TestClient, world: World) -> None:
+    till = world.till(world.org())
+    sign_in(client, till)
+    earlier = utcnow() - timedelta(minutes=5)
+    with world.uow.write() as conn:
+        conn.execute(update(t.console_sessions).values(last_seen_at=earlier))
+    assert client.get("/console/customers").status_code == 200
+    [row] = world.rows(t.console_sessions)
+    assert row.last_seen_at > earlier
+
+
+def test_oversized_and_unreadable_forms_are_refused(client: TestClient, world: World) -> None:
+    till = world.till(world.org())
+    sign_in(client, till)
+    huge = client.post(
+        "/console/signout",
+        content=b"csrf=" + b"x" * 300_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 413
+    garbled = client.post(
+        "/console/signout",
+        content=b"csrf=\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert garbled.status_code == 400
+    assert len(world.rows(t.console_sessions)) == 1
+
+
+def test_repeated_failed_sign_ins_are_throttled(client: TestClient, world: World) -> None:
+    till = world.till(world.org())
+    limit = world.runtime.settings.auth_failure_limit
+    statuses = [sign_in(client, till, password="wrong").status_code for _ in range(limit + 1)]
+    assert statuses[:limit] == [401] * limit
+    assert statuses[limit] == 429
+    throttled = sign_in(client, till)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+    assert world.rows(t.console_sessions) == []

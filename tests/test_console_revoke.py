@@ -181,3 +181,16 @@ def test_bad_forms_are_400_pages(client: TestClient, world: World) -> None:
     )
     assert unknown.status_code == 400
     assert world.rows(t.enrolments, status="REVOKED") == []
+
+
+def test_a_refused_confirm_is_stored_and_shown_again(client: TestClient, world: World) -> None:
+    till, promotion, (a, _) = _setup(world)
+    sign_in(client, till)
+    form = {**_form(promotion, str(a.id)), "promotion": f"{promotion.program_id}:999999",
+            "csrf": page_csrf(client), "idempotencyKey": "refused-once"}  # fmt: skip
+    first = client.post("/console/revoke/confirm", data=form)
+    assert first.status_code == 400
+    again = client.post("/console/revoke/confirm", data=form)
+    assert again.status_code == 400
+    assert "Revoke refused" in again.text
+    assert world.rows(t.enrolments, status="REVOKED") == []
