@@ -37,12 +37,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name="pk_console_sessions"),
     )
     op.create_index("ix_console_sessions_last_seen_at", "console_sessions", ["last_seen_at"])
-    with op.batch_alter_table("customers") as batch:
-        batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("customers", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("erased_at")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch table copy: copying
+    # customers would break the foreign keys of the ledger rows that point at it.
+    op.drop_column("customers", "erased_at")
     op.drop_index("ix_console_sessions_last_seen_at", table_name="console_sessions")
     op.drop_table("console_sessions")
