@@ -75,16 +75,20 @@ def test_preview_then_confirm_revokes_and_the_ledger_shows_it(page: Page, world:
         str(person.id)
     )
     shot(page, "revoke")
+    # Two lines: the preview carries them (hidden field) to the confirm intact.
+    other = demo["people"][1]
+    page.get_by_label(re.compile("^Identifiers, one per line")).fill(f"{person.id}\n{other.id}")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("heading", name=re.compile("Preview"))).to_be_visible()
-    expect(page.get_by_role("cell", name="Would revoke")).to_be_visible()
+    expect(page.get_by_role("cell", name="Would revoke")).to_have_count(2)
     shot(page, "revoke-preview")
     assert world.status_of(t.enrolments, enrolment) == "ACTIVE"  # a preview changes nothing
 
     page.get_by_role("button", name="Confirm revoke").click()
-    expect(page.get_by_text("1 of 1 revoked")).to_be_visible()
+    expect(page.get_by_text("2 of 2 revoked")).to_be_visible()
     shot(page, "revoke-outcome")
     assert world.status_of(t.enrolments, enrolment) == "REVOKED"
+    assert world.status_of(t.enrolments, demo["enrolments"][1]) == "REVOKED"
 
     page.get_by_role("link", name=str(person.id), exact=True).click()
     expect(page.get_by_text("REVOKED")).to_be_visible()
@@ -94,7 +98,7 @@ def test_preview_then_confirm_revokes_and_the_ledger_shows_it(page: Page, world:
     page.get_by_role("link", name="Audit", exact=True).click()
     page.get_by_label("Action").fill("REVOKE_ENROL")
     page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_role("cell", name="REVOKE_ENROL")).to_have_count(1)
+    expect(page.get_by_role("cell", name="REVOKE_ENROL")).to_have_count(2)
     shot(page, "audit")
 
 

@@ -52,7 +52,7 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 @router.get("/revoke")
 async def revoke_form(request: Request, session: Viewer) -> Response:
-    await require_access(request, session, Resource.CUSTOMER, Access.WRITE)
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
     params = request.query_params
     chosen = {
         "promotion": params.get("promotion", ""),
@@ -74,7 +74,7 @@ async def revoke_form(request: Request, session: Viewer) -> Response:
 @router.post("/revoke/preview")
 async def preview(request: Request, submitted: Form) -> Response:
     session = submitted.session
-    await require_access(request, session, Resource.CUSTOMER, Access.WRITE)
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
     payload, lines = _payload(submitted.form)
     runtime = get_runtime(request)
     ctx = Context.for_principal(session.principal, request_id=request_id(request), dry_run=True)
@@ -94,7 +94,7 @@ async def preview(request: Request, submitted: Form) -> Response:
 @router.post("/revoke/confirm")
 async def confirm(request: Request, submitted: Form) -> Response:
     session = submitted.session
-    await require_access(request, session, Resource.CUSTOMER, Access.WRITE)
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
     key = submitted.form.get("idempotencyKey", "")
     if not 0 < len(key) <= 255:
         raise PageError(400, "Missing confirmation key", "Preview the revoke again, then confirm.")

@@ -20,7 +20,6 @@ from promoledger.console.web import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
     Form,
-    PageError,
     Viewer,
     console_router,
     csrf_refused,
@@ -70,14 +69,9 @@ async def signin(request: Request) -> Response:
     except AuthenticationFailed:
         return signin_page(request, status=401, error=_FAILED, next_path=next_path)
     principal = principal_of(row)
+    await require_access(request, principal, Resource.CONFIG, Access.READ)
     token = await run_in_threadpool(sessions.start, runtime.uow, principal, idle=idle(request))
-    session = sessions.ConsoleSession(principal, sessions.token_hash(token), "")
     target = next_path if next_path.startswith("/console/") and "//" not in next_path else HOME
-    try:
-        await require_access(request, session, Resource.CONFIG, Access.READ)
-    except PageError:
-        await run_in_threadpool(sessions.end, runtime.uow, token)
-        raise
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     set_cookie(request, response, SESSION_COOKIE, token, path="/console")
     response.delete_cookie(SIGNIN_COOKIE, path="/console")

@@ -26,6 +26,7 @@ from promoledger.api.deps import get_runtime, request_id
 from promoledger.api.errors import status_for
 from promoledger.console import sessions
 from promoledger.console.sessions import ConsoleSession
+from promoledger.domain.context import Principal
 from promoledger.domain.errors import PromoledgerError, Throttled
 from promoledger.domain.vocabulary import Access, Resource
 
@@ -174,15 +175,14 @@ async def current_session(request: Request) -> ConsoleSession:
     if session is None:
         raise SignInRequired()
     request.state.console_session = session
-    await require_access(request, session, Resource.CONFIG, Access.READ)
+    await require_access(request, session.principal, Resource.CONFIG, Access.READ)
     return session
 
 
 async def require_access(
-    request: Request, session: ConsoleSession, resource: Resource, level: Access
+    request: Request, principal: Principal, resource: Resource, level: Access
 ) -> None:
     """The API's access rule for this action; a refusal is audited as the API audits it."""
-    principal = session.principal
     if principal.allows(resource, level):
         return
     await run_in_threadpool(
