@@ -55,6 +55,9 @@ def test_sign_in_search_customer_page_and_sign_out(page: Page, world: World) -> 
     expect(page.get_by_role("heading", name=f"Customer {first.id}")).to_be_visible()
     expect(page.get_by_text(f"Enrolment {demo['enrolments'][0]}")).to_be_visible()
     shot(page, "customer")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "customer-phone")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
