@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -260,3 +261,19 @@ def test_repeated_failed_sign_ins_are_throttled(client: TestClient, world: World
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
     assert world.rows(t.console_sessions) == []
+
+
+def test_audit_pages_link_to_older_events(client: TestClient, world: World) -> None:
+    org = world.org()
+    writer = world.till(org)
+    batch = [{"externalId": f"audit-{i}"} for i in range(55)]
+    created = client.post("/admin/v1/customers", json={"customers": batch}, headers=writer.headers)
+    assert created.status_code == 201
+    sign_in(client, world.till(org, access="customer:read,config:read"))
+    first = client.get("/console/audit", params={"action": "customer_created"})
+    assert first.text.count("<td>CUSTOMER_CREATED</td>") == 50
+    older = re.search(r'href="(/console/audit\?[^"]*cursor=\d+)"', first.text)
+    assert older, first.text
+    second = client.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count("<td>CUSTOMER_CREATED</td>") == 5
+    assert "cursor=" not in second.text
