@@ -277,3 +277,18 @@ def test_audit_pages_link_to_older_events(client: TestClient, world: World) -> N
     second = client.get(older.group(1).replace("&amp;", "&"))
     assert second.text.count("<td>CUSTOMER_CREATED</td>") == 5
     assert "cursor=" not in second.text
+
+
+def test_an_erased_customer_is_not_found_and_its_page_says_erased(
+    client: TestClient, world: World
+) -> None:
+    org = world.org()
+    writer = world.till(org)
+    [c] = world.customers(org, None)
+    assert client.delete(f"/admin/v1/customers/{c.id}", headers=writer.headers).status_code == 200
+    sign_in(client, world.till(org, access="customer:write,config:read"))
+    assert "No customer matches" in client.get("/console/customers", params={"q": c.mobile}).text
+    page = client.get(f"/console/customers/{c.id}")
+    assert page.status_code == 200
+    assert ">erased<" in page.text
+    assert c.mobile not in page.text
