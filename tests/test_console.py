@@ -16,7 +16,7 @@ from promoledger.services import credentials
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
 from tests.support.console import csrf_of, page_csrf, sign_in
-from tests.support.factories import World
+from tests.support.factories import Caller, World
 
 
 def test_till_sign_in_sets_a_strict_httponly_cookie_and_stores_only_its_hash(
@@ -55,6 +55,11 @@ def test_wrong_password_is_401_with_the_form_and_audited(client: TestClient, wor
     assert response.status_code == 401
     assert "Sign-in failed" in response.text
     assert world.rows(t.console_sessions) == []
+    assert len(world.audit(action="AUTH_FAILED")) == 1
+    # An empty password or an unusable name fails the same way, before any lookup.
+    assert sign_in(client, till, password="").status_code == 401
+    nameless = Caller(till.org_id, till.credential_id, {}, "", till.secret)
+    assert sign_in(client, nameless).status_code == 401
     assert len(world.audit(action="AUTH_FAILED")) == 1
 
 

@@ -1,6 +1,7 @@
 """Sign in (a till code and password, or an OAuth client's key and secret) and sign out.
 
-Both are verified by the API's own code (``PasswordChecker.login``): throttling, the audit of
+Both are verified by the API's own code (``Authenticator.authenticate_secret``, over the same
+``PasswordChecker.login`` as Basic headers and token requests): throttling, the audit of
 failures and the verified-secret cache behave exactly as for a Basic header or a token request.
 A till's password is hashed as a Capillary client hashes it (lowercase hex MD5) before that.
 """
@@ -32,7 +33,6 @@ from promoledger.console.web import (
 from promoledger.domain.errors import AuthenticationFailed
 from promoledger.domain.vocabulary import Access, CredentialKind, Resource
 from promoledger.services.passwords import md5_hex
-from promoledger.services.principals import MAX_SECRET_LENGTH, principal_of, valid_name
 
 router = console_router()
 HOME = "/console/customers"
@@ -57,18 +57,15 @@ async def signin(request: Request) -> Response:
     kind = CredentialKind.CLIENT if form.get("kind") == "client" else CredentialKind.TILL
     name, secret = form.get("name", "").strip(), form.get("password", "")
     next_path = form.get("next", "")
-    if not valid_name(name) or not secret or len(secret) > MAX_SECRET_LENGTH:
-        return signin_page(request, status=401, error=_FAILED, next_path=next_path)
-    if kind is CredentialKind.TILL:
+    if kind is CredentialKind.TILL and secret:
         secret = md5_hex(secret)  # what a Capillary client sends in its Basic header
     runtime = get_runtime(request)
     try:
-        row = await runtime.auth.passwords.login(
+        principal = await runtime.auth.authenticate_secret(
             kind, name, secret, client=client_address(request), request_id=request_id(request)
         )
     except AuthenticationFailed:
         return signin_page(request, status=401, error=_FAILED, next_path=next_path)
-    principal = principal_of(row)
     await require_access(request, principal, Resource.CONFIG, Access.READ)
     token = await run_in_threadpool(sessions.start, runtime.uow, principal, idle=idle(request))
     target = next_path if next_path.startswith("/console/") and "//" not in next_path else HOME
