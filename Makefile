@@ -31,8 +31,16 @@ run: $(STAMP) ## migrate ./promoledger.db, load the demo on first run, serve on 
 .PHONY: test
 # The coverage gate (fail_under in pyproject.toml) holds for the whole suite only: to run a few
 # files, add --no-cov, e.g. make test PYTEST_ARGS="--no-cov tests/test_revoke.py".
-test: $(STAMP) ## run the tests on SQLite and (when reachable; always with CI=true) PostgreSQL
+test: $(STAMP) chromium ## run the tests on SQLite and (when reachable; always with CI=true) PostgreSQL
 	$(BIN)/pytest -n 2 --dist load --cov $(PYTEST_ARGS)
+
+.PHONY: chromium
+# The console's browser tests drive Debian's chromium (Playwright's own download is not used);
+# installed here when missing (needs root). Quiet when present.
+chromium: ## make sure chromium is installed for the console's browser tests
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+		{ (apt-get install -y -qq chromium || (apt-get update -qq && apt-get install -y -qq chromium)) \
+		>/dev/null 2>&1 || echo "chromium could not be installed: browser tests skip (fail with CI=true)"; }
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy (strict on src/)

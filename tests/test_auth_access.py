@@ -26,7 +26,7 @@ try:  # FastAPI >= 0.16x nests included routers; this flattens them with their p
 except ImportError:  # pragma: no cover - older FastAPI lists every route flat
     iter_route_contexts = iter  # type: ignore[assignment]
 
-OPEN_PATHS = {"/healthz", "/readyz", "/version", "/metrics", GENERATE_PATH}
+OPEN_PATHS = {"/healthz", "/readyz", "/version", "/metrics", GENERATE_PATH, "/console/signin"}
 
 
 def _allowed(access: str, needs: str) -> bool:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from promoledger import __version__
+from promoledger import __version__, console
 from promoledger.api import docs as docs_pages
 from promoledger.api import errors, health, openapi
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
+    console.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)

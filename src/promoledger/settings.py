@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         description="Open connections each server process accepts; more are closed at once. "
         "Also kept below the process's open-file limit.",
     )
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A console session unused for this long is signed out.",
+    )
     graceful_shutdown_seconds: int = Field(
         default=30,
         ge=1,

@@ -9,11 +9,17 @@ from pydantic import Field
 
 from promoledger.api.admin_schemas import AdminIn, AdminOut, Id, Text
 from promoledger.domain.audit import AuditEvent
+from promoledger.domain.customers import Customer
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.services.customers import (
     MAX_BATCH,
     CreatedCustomer,
+    CustomerChanges,
+    CustomerPage,
     CustomerView,
+)
+from promoledger.services.customers import (
+    CustomerProfile as ProfileView,
 )
 
 
@@ -90,6 +96,9 @@ class PromotionLedgerPublic(AdminOut):
 
 class CustomerLedgerPublic(CustomerProfile):
     created_at: datetime
+    erased_at: datetime | None = Field(
+        default=None, description="Set once the customer was erased (DELETE): no identifiers."
+    )
     promotions: list[PromotionLedgerPublic]
 
     @classmethod
@@ -103,6 +112,7 @@ class CustomerLedgerPublic(CustomerProfile):
             sources=view.sources,
             program_ids=view.program_ids,
             created_at=c.created_at,
+            erased_at=c.erased_at,
             promotions=[
                 PromotionLedgerPublic(
                     promotion_id=p.promotion.id,
@@ -116,6 +126,67 @@ class CustomerLedgerPublic(CustomerProfile):
                 for p in view.promotions
             ],
         )
+
+
+class CustomerUpdate(AdminIn):
+    """PATCH: only the fields sent change; ``null`` removes an identifier; ``sources`` and
+    ``programIds`` replace the whole set."""
+
+    mobile: Text | None = Field(default=None, max_length=64)
+    email: Text | None = Field(default=None, max_length=320)
+    external_id: Text | None = Field(default=None, max_length=200)
+    sources: list[Text] | None = Field(default=None, max_length=20)
+    program_ids: list[Id] | None = Field(default=None, max_length=100)
+
+    def changes(self) -> CustomerChanges:
+        given = self.model_fields_set
+        return CustomerChanges(
+            identifiers={
+                column: getattr(self, column)
+                for column in ("mobile", "email", "external_id")
+                if column in given
+            },
+            sources=self.sources,
+            program_ids=self.program_ids,
+        )
+
+
+class CustomerFound(CustomerProfile):
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: ProfileView) -> CustomerFound:
+        c = view.customer
+        return cls(
+            id=c.id,
+            mobile=c.mobile,
+            email=c.email,
+            external_id=c.external_id,
+            sources=view.sources,
+            program_ids=view.program_ids,
+            created_at=c.created_at,
+        )
+
+
+class CustomerSearchPublic(AdminOut):
+    customers: list[CustomerFound]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: CustomerPage) -> CustomerSearchPublic:
+        return cls(
+            customers=[CustomerFound.of(p) for p in page.customers], next_cursor=page.next_cursor
+        )
+
+
+class CustomerErasedPublic(AdminOut):
+    id: int
+    erased_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerErasedPublic:
+        assert customer.erased_at is not None
+        return cls(id=customer.id, erased_at=customer.erased_at)
 
 
 # --- audit ------------------------------------------------------------------------------------

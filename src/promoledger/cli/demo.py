@@ -71,5 +71,6 @@ def _summary(world: demo_service.Demo, base_url: str) -> str:
             f"{demo_service.TILL_PASSWORD} ({demo_service.TILL_ACCESS})",
             f"Revoke the earns of customer {world.sample_mobile}:",
             f"  {world.curl(base_url)}",
+            f"Console: {base_url}/console (sign in with the till above)",
         ]
     )

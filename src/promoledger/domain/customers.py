@@ -15,3 +15,4 @@ class Customer:
     email: str | None
     external_id: str | None
     created_at: datetime
+    erased_at: datetime | None = None  # GDPR erase: identifiers gone, ledger kept

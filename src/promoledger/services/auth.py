@@ -99,6 +99,23 @@ class Authenticator:
         )
         return await to_thread.run_sync(self.tokens.issue, row)
 
+    async def authenticate_secret(
+        self,
+        kind: CredentialKind,
+        name: str,
+        secret: str,
+        *,
+        client: str | None = None,
+        request_id: str | None = None,
+    ) -> Principal:
+        """A credential name and the secret its API would receive (a till: the MD5 hex of the
+        password, as in a Basic header) → its principal; the console's sign-in. Same checks,
+        throttling and audit as the Basic and token paths."""
+        if not valid_name(name) or not secret or len(secret) > MAX_SECRET_LENGTH:
+            raise AuthenticationFailed()
+        row = await self.passwords.login(kind, name, secret, client=client, request_id=request_id)
+        return principal_of(row)
+
     async def authenticate_token(self, token: str, *, request_id: str | None = None) -> Principal:
         return await to_thread.run_sync(
             partial(self.tokens.authenticate, token, request_id=request_id)

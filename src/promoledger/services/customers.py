@@ -1,4 +1,5 @@
-"""Customer use cases: bulk create (all or nothing, set-based) and the full ledger view of one.
+"""Customer use cases: bulk create (all or nothing, set-based), the full ledger view of one,
+prefix search, update (PATCH) and GDPR erase.
 
 A batch is checked completely before anything is written — identifiers unique within the batch
 and against the org, programs belong to the org, sources are known — and then inserted with one
@@ -251,3 +252,198 @@ def _race(exc: IntegrityError) -> Conflict:
                 DUPLICATE, detail=f"{wire} already belongs to another customer", field=wire
             )
     return Conflict(DUPLICATE, detail="an identifier already belongs to another customer")
+
+
+# --- search, update, erase ----------------------------------------------------------------------
+DEFAULT_SEARCH_PAGE = 20
+MAX_SEARCH_PAGE = 100
+MAX_QUERY_LENGTH = 320
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    customer: Customer
+    sources: list[str]
+    program_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    customers: list[CustomerProfile]
+    next_cursor: str | None  # pass back as ``cursor``; None at the end
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChanges:
+    """A PATCH: only what is given changes. An identifier given as None is removed; sources and
+    programs, when given, replace the customer's whole set."""
+
+    identifiers: dict[str, str | None] = field(default_factory=dict)  # column -> new value
+    sources: Sequence[str] | None = None
+    program_ids: Sequence[int] | None = None
+
+
+def search_customers(
+    uow: UnitOfWork,
+    *,
+    org_id: int,
+    q: str,
+    limit: int = DEFAULT_SEARCH_PAGE,
+    cursor: str | None = None,
+) -> CustomerPage:
+    """Customers whose id is ``q`` or whose mobile, email or externalId starts with it
+    (case-insensitive), ascending id; erased customers are never found."""
+    q = q.strip()
+    if not 1 <= len(q) <= MAX_QUERY_LENGTH:
+        raise Invalid(VALIDATION, detail=f"q must be 1..{MAX_QUERY_LENGTH} characters", field="q")
+    if not 1 <= limit <= MAX_SEARCH_PAGE:
+        raise Invalid(VALIDATION, detail=f"limit must be 1..{MAX_SEARCH_PAGE}", field="limit")
+    after_id = _decode_cursor(cursor) if cursor else None
+    with uow.read() as conn:
+        found = store.search(conn, org_id=org_id, q=q, after_id=after_id, limit=limit + 1)
+        page = found[:limit]
+        ids = [c.id for c in page]
+        sources = store.sources_of(conn, ids)
+        programs = store.programs_of(conn, ids)
+    profiles = [CustomerProfile(c, sources.get(c.id, []), programs.get(c.id, [])) for c in page]
+    more = len(found) > limit
+    return CustomerPage(profiles, str(page[-1].id) if more and page else None)
+
+
+def update_customer(
+    uow: UnitOfWork, ctx: Context, *, customer_id: int, changes: CustomerChanges
+) -> CustomerProfile:
+    """Change identifiers, sources or programs of one customer; duplicates answer 409."""
+    values = _checked_identifiers(changes.identifiers)
+    sources = None if changes.sources is None else _checked_sources(changes.sources)
+    program_ids = None if changes.program_ids is None else list(dict.fromkeys(changes.program_ids))
+    now = utcnow()
+
+    def work(conn: Connection) -> CustomerProfile:
+        customer = store.lock_customer(conn, org_id=ctx.org_id, customer_id=customer_id)
+        if customer is None or customer.erased_at is not None:
+            raise NotFound("customer")
+        merged = {column: getattr(customer, column) for column, _, _ in _IDENTIFIERS} | values
+        if not any(merged.values()):
+            raise Invalid(
+                VALIDATION, detail="a customer needs at least one of mobile, email, externalId"
+            )
+        changed = {k: v for k, v in values.items() if getattr(customer, k) != v}
+        for column, wire, _ in _IDENTIFIERS:
+            value = changed.get(column)
+            if value is not None and store.taken(
+                conn, org_id=ctx.org_id, column=column, values={value}
+            ):
+                raise Conflict(
+                    DUPLICATE,
+                    detail=f"{wire} {value!r} already belongs to another customer",
+                    field=wire,
+                )
+        if program_ids is not None:
+            missing = set(program_ids) - program_store.existing_ids(
+                conn, org_id=ctx.org_id, program_ids=set(program_ids)
+            )
+            if missing:
+                raise Invalid(
+                    VALIDATION, detail=f"program {min(missing)} not found", field="programIds"
+                )
+            store.replace_memberships(conn, customer_id, program_ids, joined_at=now)
+        if sources is not None:
+            store.replace_sources(conn, customer_id, sources)
+        store.update_customer(conn, customer_id, changed)
+        # Which fields changed, never their values: the audit trail must not hold identifiers.
+        wire_names = [wire for column, wire, _ in _IDENTIFIERS if column in changed]
+        detail: dict[str, object] = {"changed": wire_names}
+        if sources is not None:
+            detail["sources"] = sources
+        if program_ids is not None:
+            detail["programIds"] = program_ids
+        audit.record(
+            conn,
+            ctx,
+            [audit.Change("CUSTOMER_UPDATED", "CUSTOMER", customer_id, customer_id, detail=detail)],
+            at=now,
+        )
+        fresh = store.get_customer(conn, org_id=ctx.org_id, customer_id=customer_id)
+        assert fresh is not None
+        return CustomerProfile(
+            fresh,
+            store.sources_of(conn, [customer_id]).get(customer_id, []),
+            store.programs_of(conn, [customer_id]).get(customer_id, []),
+        )
+
+    try:
+        return uow.apply(work, dry_run=ctx.dry_run)
+    except IntegrityError as exc:  # a concurrent request took an identifier after our check
+        raise _race(exc) from exc
+
+
+def erase_customer(uow: UnitOfWork, ctx: Context, *, customer_id: int) -> Customer:
+    """GDPR erase: the identifiers become NULL (the numeric id is the pseudonym the ledger and
+    the audit trail keep), stored idempotent answers naming them are dropped, one
+    CUSTOMER_ERASE event is written. An unknown, foreign or already erased customer is 404."""
+    now = utcnow()
+
+    def work(conn: Connection) -> Customer:
+        customer = store.lock_customer(conn, org_id=ctx.org_id, customer_id=customer_id)
+        if customer is None or customer.erased_at is not None:
+            raise NotFound("customer")
+        held = {column: getattr(customer, column) for column, _, _ in _IDENTIFIERS}
+        store.update_customer(conn, customer_id, {**dict.fromkeys(held), "erased_at": now})
+        store.forget_answers_naming(
+            conn, org_id=ctx.org_id, values=[v for v in held.values() if v is not None]
+        )
+        erased = [wire for column, wire, _ in _IDENTIFIERS if held[column] is not None]
+        audit.record(
+            conn,
+            ctx,
+            [
+                audit.Change(
+                    "CUSTOMER_ERASE",
+                    "CUSTOMER",
+                    customer_id,
+                    customer_id,
+                    detail={"erased": erased},
+                )
+            ],
+            at=now,
+        )
+        return Customer(customer.id, customer.org_id, None, None, None, customer.created_at, now)
+
+    return uow.apply(work, dry_run=ctx.dry_run)
+
+
+def _checked_identifiers(given: dict[str, str | None]) -> dict[str, str | None]:
+    checked: dict[str, str | None] = {}
+    for column, wire, longest in _IDENTIFIERS:
+        if column not in given:
+            continue
+        raw = given[column]
+        value = raw.strip() if raw is not None else None
+        if raw is not None and not value:
+            raise Invalid(
+                VALIDATION, detail=f"{wire} must not be blank (null removes it)", field=wire
+            )
+        if value is not None and len(value) > longest:
+            raise Invalid(
+                VALIDATION, detail=f"{wire} must be at most {longest} characters", field=wire
+            )
+        checked[column] = value.lower() if value is not None and column == "email" else value
+    return checked
+
+
+def _checked_sources(given: Sequence[str]) -> list[str]:
+    sources: list[str] = []
+    for j, text in enumerate(given):
+        source = parse_source(text)
+        if source is None:
+            raise Invalid(VALIDATION, detail=f"unknown source {text!r}", field=f"sources.{j}")
+        if source.value not in sources:
+            sources.append(source.value)
+    return sources
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18) or int(cursor) < 1:
+        raise Invalid(VALIDATION, detail="cursor is not one this API returned", field="cursor")
+    return int(cursor)

@@ -9,16 +9,19 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, insert, select
+import orjson
+from sqlalchemy import Column, ColumnElement, Connection, Row, delete, insert, or_, select, update
 
 from promoledger.domain.customers import Customer
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.store.ledger import record_of
 from promoledger.store.tables import (
+    credentials,
     customer_sources,
     customers,
     earns,
     enrolments,
+    idempotency_keys,
     program_members,
 )
 
@@ -76,6 +79,7 @@ def customer_of(row: Row[Any]) -> Customer:
         email=row.email,
         external_id=row.external_id,
         created_at=row.created_at,
+        erased_at=row.erased_at,
     )
 
 
@@ -113,3 +117,103 @@ def ledger_of(conn: Connection, customer_id: int) -> tuple[list[LedgerRecord], l
         stmt = select(table).where(table.c.customer_id == customer_id).order_by(table.c.id)
         found.append([record_of(row) for row in conn.execute(stmt)])
     return found[0], found[1]
+
+
+# --- search, update, erase ----------------------------------------------------------------------
+def _prefix(value: str) -> str:
+    """A LIKE pattern matching values that start with ``value`` (its wildcards taken literally)."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def search(
+    conn: Connection, *, org_id: int, q: str, after_id: int | None, limit: int
+) -> list[Customer]:
+    """Customers (not erased) whose id equals ``q`` or whose mobile, email or externalId starts
+    with it, ascending id, after ``after_id``."""
+    pattern = _prefix(q)
+    # Case-insensitive on both databases (SQLite's LIKE already is; PostgreSQL's is not).
+    matches: list[ColumnElement[bool]] = [
+        customers.c[column].ilike(pattern, escape="\\") for column in IDENTIFIER_COLUMNS
+    ]
+    if q.isascii() and q.isdigit() and len(q) <= 18:
+        matches.append(customers.c.id == int(q))
+    stmt = select(customers).where(
+        customers.c.org_id == org_id, customers.c.erased_at.is_(None), or_(*matches)
+    )
+    if after_id is not None:
+        stmt = stmt.where(customers.c.id > after_id)
+    stmt = stmt.order_by(customers.c.id).limit(limit)
+    return [customer_of(row) for row in conn.execute(stmt)]
+
+
+def lock_customer(conn: Connection, *, org_id: int, customer_id: int) -> Customer | None:
+    """The customer, row-locked until commit on PostgreSQL (SQLite writers are serialised)."""
+    stmt = (
+        select(customers)
+        .where(customers.c.id == customer_id, customers.c.org_id == org_id)
+        .with_for_update()
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else customer_of(row)
+
+
+def update_customer(conn: Connection, customer_id: int, values: Mapping[str, Any]) -> None:
+    if values:
+        conn.execute(update(customers).where(customers.c.id == customer_id).values(**values))
+
+
+def replace_sources(conn: Connection, customer_id: int, sources: Sequence[str]) -> None:
+    conn.execute(delete(customer_sources).where(customer_sources.c.customer_id == customer_id))
+    insert_sources(conn, [{"customer_id": customer_id, "source": s} for s in sources])
+
+
+def replace_memberships(
+    conn: Connection, customer_id: int, program_ids: Sequence[int], *, joined_at: Any
+) -> None:
+    """Keep the memberships still wanted (with their join date), drop the others, add new ones."""
+    have = set(programs_of(conn, [customer_id]).get(customer_id, []))
+    gone = have - set(program_ids)
+    if gone:
+        conn.execute(
+            delete(program_members).where(
+                program_members.c.customer_id == customer_id,
+                program_members.c.program_id.in_(sorted(gone)),
+            )
+        )
+    insert_memberships(
+        conn,
+        [
+            {"program_id": pid, "customer_id": customer_id, "joined_at": joined_at}
+            for pid in program_ids
+            if pid not in have
+        ],
+    )
+
+
+def forget_answers_naming(conn: Connection, *, org_id: int, values: Collection[str]) -> int:
+    """Delete the org's stored Idempotency-Key answers that contain any of ``values`` (as JSON
+    strings), so an erased identifier survives nowhere. Stored answers live a day or so; an
+    erase is rare, so reading them is acceptable. Returns how many were dropped."""
+    if not values:
+        return 0
+    needles = [orjson.dumps(v) for v in values]
+    org_credentials = select(credentials.c.id).where(credentials.c.org_id == org_id)
+    stmt = select(
+        idempotency_keys.c.credential_id, idempotency_keys.c.key, idempotency_keys.c.response_body
+    ).where(
+        idempotency_keys.c.credential_id.in_(org_credentials),
+        idempotency_keys.c.response_body.is_not(None),
+    )
+    doomed = [
+        (row.credential_id, row.key)
+        for row in conn.execute(stmt)
+        if any(n in bytes(row.response_body) for n in needles)
+    ]
+    for credential_id, key in doomed:
+        conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.credential_id == credential_id, idempotency_keys.c.key == key
+            )
+        )
+    return len(doomed)

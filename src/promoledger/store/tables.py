@@ -124,6 +124,8 @@ customers = Table(
     Column("email", String(320), nullable=True),
     Column("external_id", String(200), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Set by a GDPR erase: the identifiers are NULL from then on, the ledger stays.
+    Column("erased_at", UtcDateTime(), nullable=True),
     # Unique per org; NULLs do not collide on either database.
     UniqueConstraint("org_id", "mobile"),
     UniqueConstraint("org_id", "email"),
@@ -237,4 +239,14 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False, index=True),
     CheckConstraint("state IN ('RUNNING', 'DONE')", name="state"),
+)
+
+# Console sign-in sessions: only the SHA-256 of the cookie's token is stored.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("credential_id", ForeignKey("credentials.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False, index=True),
 )

@@ -1,0 +1,249 @@
+"""Revoke from the console: choose the promotion and action, paste identifiers (or start from a
+customer's page), Preview (a dry run of the same service) and Confirm.
+
+Confirm carries an Idempotency-Key generated when the preview was rendered and goes through the
+API's idempotency service under the signed-in credential, so a double click (or a reload of the
+outcome page) revokes once and shows the same stored outcome. The stored answer is the same
+envelope ``POST /v2/promotion/bulk/revokeEnrolAndEarn`` answers with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from promoledger.api.capillary import bulk_envelope
+from promoledger.api.deps import get_runtime, request_id
+from promoledger.api.errors import ErrorFamily, error_body, status_for
+from promoledger.console.web import (
+    Form,
+    PageError,
+    Viewer,
+    console_router,
+    render,
+    require_access,
+)
+from promoledger.domain.bulk import REVOKE_ACTIONS, parse_bulk_request
+from promoledger.domain.context import Context
+from promoledger.domain.errors import IdempotencyInFlight, PromoledgerError
+from promoledger.domain.outcomes import BatchResult
+from promoledger.domain.vocabulary import Access, Resource
+from promoledger.runtime import Runtime
+from promoledger.services import idempotency, programs, promotions
+from promoledger.services import revoke as service
+from promoledger.store.uow import UnitOfWork
+
+router = console_router()
+ACTIONS = ("REVOKE_ENROL", "REVOKE_EARN")
+IDENTIFIER_NAMES = ("id", "mobile", "email")
+CONFIRM_PATH = "/console/revoke/confirm"
+# How long a second click waits for the first one's outcome before saying it is still running.
+IN_FLIGHT_WAIT = timedelta(seconds=30)
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+@router.get("/revoke")
+async def revoke_form(request: Request, session: Viewer) -> Response:
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
+    params = request.query_params
+    chosen = {
+        "promotion": params.get("promotion", ""),
+        "action": params.get("action", "REVOKE_ENROL"),
+        "identifierName": params.get("identifierName", "id"),
+        "identifiers": params.get("identifiers", ""),
+    }
+    return render(
+        request,
+        "revoke.html",
+        session=session,
+        chosen=chosen,
+        choices=await run_in_threadpool(_choices, get_runtime(request), session.principal.org_id),
+        actions=ACTIONS,
+        identifier_names=IDENTIFIER_NAMES,
+    )
+
+
+@router.post("/revoke/preview")
+async def preview(request: Request, submitted: Form) -> Response:
+    session = submitted.session
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
+    payload, lines = _payload(submitted.form)
+    runtime = get_runtime(request)
+    ctx = Context.for_principal(session.principal, request_id=request_id(request), dry_run=True)
+    result = await run_in_threadpool(_run, runtime, runtime.uow, ctx, payload)
+    return render(
+        request,
+        "revoke_preview.html",
+        session=session,
+        form=submitted.form,
+        rows=_rows(lines, bulk_envelope(result)),
+        promotion=result.promotion,
+        action=payload["bulkAction"],
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
+@router.post("/revoke/confirm")
+async def confirm(request: Request, submitted: Form) -> Response:
+    session = submitted.session
+    await require_access(request, session.principal, Resource.CUSTOMER, Access.WRITE)
+    key = submitted.form.get("idempotencyKey", "")
+    if not 0 < len(key) <= 255:
+        raise PageError(400, "Missing confirmation key", "Preview the revoke again, then confirm.")
+    payload, lines = _payload(submitted.form)
+    runtime = get_runtime(request)
+    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    fingerprint = idempotency.request_fingerprint("POST", CONFIRM_PATH, "", body)
+    claim = await _claim(runtime, session.principal.credential_id, key, fingerprint)
+    if isinstance(claim, idempotency.Replay):
+        envelope = _stored(claim)
+        replayed = True
+    else:
+        ctx = Context.for_principal(
+            session.principal, request_id=request_id(request), idempotency_key=key
+        )
+        envelope = await _execute(runtime, ctx, claim, payload)
+        replayed = False
+    return render(
+        request,
+        "revoke_result.html",
+        session=session,
+        rows=_rows(lines, envelope),
+        envelope=envelope,
+        form=submitted.form,
+        replayed=replayed,
+    )
+
+
+# --- steps ------------------------------------------------------------------------------------
+def _choices(runtime: Runtime, org_id: int) -> list[tuple[str, str]]:
+    """(value, label) per promotion of the org: value ``programId:promotionId``."""
+    found = []
+    for program in programs.list_programs(runtime.uow, org_id=org_id):
+        for p in promotions.list_promotions(runtime.uow, org_id=org_id, program_id=program.id):
+            label = f"{program.name} / {p.name} ({p.type.value}, #{p.id})"
+            found.append((f"{program.id}:{p.id}", label))
+    return found
+
+
+def _payload(form: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The Capillary bulk body the form stands for, and the pasted line of each entry."""
+    program_id, _, promotion_id = form.get("promotion", "").partition(":")
+    if not (program_id.isdigit() and promotion_id.isdigit()):
+        raise PageError(400, "Choose a promotion", "Pick the promotion to revoke in.")
+    action = form.get("action", "")
+    identifier_name = form.get("identifierName", "")
+    if action not in ACTIONS or identifier_name not in IDENTIFIER_NAMES:
+        raise PageError(400, "Invalid choice", "Pick an action and an identifier type.")
+    lines = [line.strip() for line in form.get("identifiers", "").splitlines() if line.strip()]
+    if not lines:
+        raise PageError(400, "No customers", "Paste at least one identifier, one per line.")
+    entries = []
+    for line in lines:
+        value, *earn_ids = _SPLIT.split(line)
+        entry: dict[str, Any] = {"identifierValue": value}
+        if action == "REVOKE_EARN" and earn_ids:
+            entry["earnIds"] = [int(e) if e.isdigit() else e for e in earn_ids]
+        entries.append(entry)
+    payload = {
+        "type": "CUSTOMER",
+        "bulkAction": action,
+        "identifierName": identifier_name,
+        "promotionDetails": {"programId": int(program_id), "promotionId": int(promotion_id)},
+        "customers": entries,
+    }
+    return payload, lines
+
+
+def _run(runtime: Runtime, uow: UnitOfWork, ctx: Context, payload: dict[str, Any]) -> BatchResult:
+    bulk = parse_bulk_request(
+        payload,
+        actions=REVOKE_ACTIONS,
+        batch_limit=runtime.settings.batch_limit,
+        with_earn_ids=True,
+    )
+    return service.revoke(uow, ctx, request=bulk)
+
+
+async def _claim(
+    runtime: Runtime, credential_id: int, key: str, fingerprint: str
+) -> idempotency.Claim | idempotency.Replay:
+    """Claim the key; a second click waits for the first one's answer instead of failing."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + IN_FLIGHT_WAIT.total_seconds()
+    while True:
+        try:
+            return await run_in_threadpool(
+                idempotency.begin,
+                runtime.uow,
+                credential_id=credential_id,
+                key=key,
+                fingerprint=fingerprint,
+                ttl_hours=runtime.settings.idempotency_ttl_hours,
+                stale_after=timedelta(seconds=runtime.settings.idempotency_stale_seconds),
+            )
+        except IdempotencyInFlight:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _execute(
+    runtime: Runtime, ctx: Context, claim: idempotency.Claim, payload: dict[str, Any]
+) -> dict[str, Any]:
+    seal = idempotency.Seal(claim, lambda r: (200, orjson.dumps(bulk_envelope(r))))
+    try:
+        await run_in_threadpool(_run, runtime, runtime.uow.with_commit_hook(seal), ctx, payload)
+    except PromoledgerError as exc:
+        status = status_for(exc)
+        if status >= 500:
+            await run_in_threadpool(idempotency.release, runtime.uow, claim)
+        else:
+            failure = error_body(ErrorFamily.BULK, status, exc.error, exc.message, exc.field)
+            await run_in_threadpool(
+                idempotency.record_failure,
+                runtime.uow,
+                claim,
+                status=status,
+                body=orjson.dumps(failure),
+            )
+        raise
+    except BaseException:
+        await run_in_threadpool(idempotency.release, runtime.uow, claim)
+        raise
+    assert seal.stored is not None  # revoke writes through uow.apply, which runs the seal
+    return _stored(idempotency.Replay(*seal.stored))
+
+
+def _stored(replay: idempotency.Replay) -> dict[str, Any]:
+    answer: dict[str, Any] = orjson.loads(replay.body)
+    if replay.status != 200:
+        errors = answer.get("errors") or [{}]
+        message = str(errors[0].get("message", "The revoke was refused."))
+        raise PageError(replay.status, "Revoke refused", message)
+    return answer
+
+
+def _rows(lines: list[str], envelope: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per pasted line: its outcome in plain words."""
+    rows = []
+    for line, entry in zip(lines, envelope["response"], strict=True):
+        result = entry.get("result")
+        if result is None:
+            reasons = "; ".join(f"{e['code']}: {e['message']}" for e in entry["errors"])
+            rows.append({"line": line, "ok": False, "customerId": None, "detail": reasons})
+            continue
+        if "revokedIssualId" in result:
+            detail = f"enrolment {result['revokedIssualId']}"
+        else:
+            detail = "earns " + ", ".join(str(i) for i in result.get("revokedEarnIds", []))
+        rows.append({"line": line, "ok": True, "customerId": result["entityId"], "detail": detail})
+    return rows
