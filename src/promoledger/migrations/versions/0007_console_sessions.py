@@ -4,8 +4,8 @@
 session token (the token itself lives only in the browser's cookie). ``customers.erased_at``
 marks a customer whose personal identifiers were erased (DELETE /admin/v1/customers/{id}).
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ at 2 million revoke events about 0.1 s on PostgreSQL and 0.2 s on SQLite, the la
 write lock, and growing with the trail; with this index, under a millisecond. Partial (revoke
 events only), so no other audit insert pays for it.
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
