@@ -156,7 +156,7 @@ def test_a_promotion_deactivated_mid_job_fails_it_with_the_reason(
     world: World, client: TestClient
 ) -> None:
     c = seed(world, 25)
-    job = submit(client, c, shuffled_rows(c))
+    submit(client, c, shuffled_rows(c))
 
     def deactivate(progress: Job) -> None:
         with world.uow.write() as conn:
@@ -167,7 +167,8 @@ def test_a_promotion_deactivated_mid_job_fails_it_with_the_reason(
     done = JobRunner(world.uow, lease_seconds=HANG_SECONDS).run_next(progress=deactivate)
     assert done is not None
     assert done.status.value == "FAILED"
-    assert done.error is not None and done.error.startswith("8892")
+    assert done.error is not None
+    assert done.error.startswith("8892")
     assert done.processed == 10
     assert len(world.rows(t.earns, status="REVOKED")) == 20
 

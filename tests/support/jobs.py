@@ -7,8 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert, select
+
 from promoledger.jobs.worker import JobRunner
 from promoledger.runtime import Runtime
+from promoledger.store import tables as t
+from promoledger.store.types import utcnow
 from tests.support.factories import Caller, Customer, World
 from tests.support.waiting import HANG_SECONDS
 
@@ -62,10 +66,6 @@ def run_all(runtime: Runtime, *, lease: float = 30.0) -> None:
 
 def seed(world: World, n: int, *, earns_each: int = 2) -> Campaign:
     """``campaign`` at scale: customers, enrolments and earns inserted set-wise."""
-    from sqlalchemy import insert, select
-
-    from promoledger.store import tables as t
-    from promoledger.store.types import utcnow
 
     org = world.org()
     caller = world.till(org)
