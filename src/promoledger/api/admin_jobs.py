@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.from_thread
@@ -18,7 +17,7 @@ from promoledger.api.responses import json_response
 from promoledger.domain.context import Context
 from promoledger.domain.errors import PayloadTooLarge
 from promoledger.jobs import results as report
-from promoledger.jobs.model import Job
+from promoledger.jobs.wire import job_public
 from promoledger.services import jobs as service
 from promoledger.store.types import utcnow
 
@@ -26,38 +25,6 @@ router = family_router(ErrorFamily.ADMIN, prefix="/admin/v1", tags=["admin: jobs
 
 SUBMIT_PATH = "/admin/v1/jobs"  # its body limit is PROMOLEDGER_JOB_MAX_BYTES, not the API's
 NDJSON = "application/x-ndjson"
-
-
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def job_public(job: Job, now: datetime | None = None) -> dict[str, Any]:
-    spec = job.spec
-    out: dict[str, Any] = {
-        "id": job.public_id,
-        "action": spec.action,
-        "programId": spec.program_id,
-        "promotionId": spec.promotion_id,
-    }
-    if spec.promo_identifier is not None:
-        out["promoIdentifier"] = spec.promo_identifier
-    out |= {
-        "identifierName": spec.identifier_name,
-        "dryRun": spec.dry_run,
-        "status": job.status.value,
-        "total": job.total,
-        "processed": job.processed,
-        "succeeded": job.succeeded,
-        "failed": job.failed,
-        "cancelRequested": job.cancel_requested,
-        "createdAt": _when(job.created_at),
-        "startedAt": _when(job.started_at),
-        "finishedAt": _when(job.finished_at),
-        "etaSeconds": job.eta_seconds(now or utcnow()),
-        "error": job.error,
-    }
-    return out
 
 
 def _context(request: Request, principal: Any) -> Context:
