@@ -53,14 +53,16 @@ def test_submit_runs_the_job_here_with_progress_and_prints_it(
     assert (job["status"], job["processed"], job["succeeded"], job["failed"]) == (
         "SUCCEEDED", 11, 10, 1,
     )  # fmt: skip
-    assert "rows/s" in err and "ETA" in err  # not a terminal: plain progress lines
+    assert "rows/s" in err
+    assert "ETA" in err
     assert {r.status for r in world.rows(t.earns)} == {"REVOKED"}
     assert {r.ended_request_id for r in world.rows(t.earns)} == {job["id"]}
     audit = world.audit(action="REVOKE_EARN")
     assert {(e.actor_kind, e.request_id) for e in audit} == {("OPERATOR", job["id"])}
 
     code, out, _ = cli(database_url, "jobs", "show", job["id"], "--org", org)
-    assert code == 0 and orjson.loads(out)["id"] == job["id"]
+    assert code == 0
+    assert orjson.loads(out)["id"] == job["id"]
     code, out, _ = cli(database_url, "jobs", "list", "--org", org)
     assert [j["id"] for j in orjson.loads(out)["jobs"]] == [job["id"]]
     report = tmp_path / "report.csv"
@@ -73,7 +75,8 @@ def test_submit_runs_the_job_here_with_progress_and_prints_it(
     code, out, _ = cli(database_url, "jobs", "results", job["id"], "--org", org)
     assert len(out.splitlines()) == 12
     code, _, err = cli(database_url, "jobs", "cancel", job["id"], "--org", org)
-    assert code == 1 and "already finished" in err
+    assert code == 1
+    assert "already finished" in err
 
 
 def test_detach_dry_run_ndjson_and_refusals(
@@ -95,7 +98,9 @@ def test_detach_dry_run_ndjson_and_refusals(
     code, out, _ = cli(database_url, "jobs", "cancel", queued["id"], "--org", org)
     assert orjson.loads(out)["status"] == "CANCELLED"
     code, _, err = cli(database_url, "jobs", "submit", str(path), *base, "--action", "NOPE")
-    assert code == 1 and "invalid bulk action" in err
+    assert code == 1
+    assert "invalid bulk action" in err
     code, _, err = cli(database_url, "jobs", "show", "job_999", "--org", org)
-    assert code == 1 and "not found" in err
+    assert code == 1
+    assert "not found" in err
     assert {r.status for r in world.rows(t.earns)} == {"ACTIVE"}
