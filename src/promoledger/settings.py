@@ -166,7 +166,7 @@ class Settings(BaseSettings):
         "process died) is taken over by another worker, from its last committed chunk.",
     )
     job_chunk_rows: int = Field(
-        default=1000,
+        default=500,
         ge=1,
         le=100_000,
         description="Rows a job applies per transaction (in bulk-API batches of the batch limit).",
