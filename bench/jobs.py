@@ -71,6 +71,26 @@ def traffic(
     return latencies
 
 
+def family_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants (serve's worker processes), in MB."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    family, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    return sum(bulk.proc_status_mb(p, "VmRSS") for p in family)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -99,7 +119,7 @@ def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
             path = write_file(s.customer_ids, seed=args.seed)
             bodies = bulk.bulk_bodies(s.customer_ids, s.program_id, api_promo, "ENROL", 100)
 
-            rss_before = bulk.proc_status_mb(server.proc.pid, "VmRSS")
+            rss_before = family_rss_mb(server.proc.pid)
             stop = threading.Event()
             latencies: list[float] = []
             sender = threading.Thread(
@@ -129,7 +149,7 @@ def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
             with httpx.Client(base_url=server.base, headers=s.headers, timeout=120) as client:
                 while True:
                     shown = client.get(f"/admin/v1/jobs/{job_id}").json()
-                    rss_peak = max(rss_peak, bulk.proc_status_mb(server.proc.pid, "VmRSS"))
+                    rss_peak = max(rss_peak, family_rss_mb(server.proc.pid))
                     if shown["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
                         break
                     time.sleep(0.1)
@@ -159,6 +179,7 @@ def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
         "rows_per_second": round(args.rows / seconds),
         "ceiling_seconds": round(ceiling_seconds, 2),
         "ratio_to_ceiling": round(ceiling_seconds / seconds, 3),
+        "server_rss_mb_before": round(rss_before, 1),
         "server_rss_growth_mb": round(rss_peak - rss_before, 1),
         "api_requests_during_job": len(latencies),
         "api_p50_ms": round(pct(latencies, 0.5), 1),
