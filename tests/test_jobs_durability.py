@@ -141,6 +141,12 @@ def test_cancel_stops_a_running_job_at_the_next_chunk(world: World, client: Test
 
     def cancel_after_first(progress: Job) -> None:
         if progress.processed == 10 and progress.status.value == "RUNNING":
+            # While it runs: the rows so far, the progress and an ETA.
+            assert [e["line"] for e in results(client, c, job["id"])] == list(range(1, 11))
+            shown = client.get(f"/admin/v1/jobs/{job['id']}", headers=c.caller.headers).json()
+            assert (shown["status"], shown["processed"]) == ("RUNNING", 10)
+            assert shown["etaSeconds"] is not None
+            assert shown["startedAt"] is not None
             answer = client.post(f"/admin/v1/jobs/{job['id']}/cancel", headers=c.caller.headers)
             assert answer.json()["status"] == "RUNNING"
             assert answer.json()["cancelRequested"] is True
