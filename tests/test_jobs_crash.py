@@ -3,6 +3,9 @@ resumes the job from its last committed chunk; no row is applied twice, none is 
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -91,3 +94,52 @@ def test_kill_9_mid_chunk_then_another_server_resumes(
     finally:
         second.stop()
     assert_applied_exactly_once(world, world.client, c, job_id, rows)
+
+
+DEADLINE = 2.0  # the server's body timeout in the next test
+
+
+def test_a_job_upload_may_outlast_the_body_timeout_but_not_stall(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """For POST /admin/v1/jobs the body timeout is an idle timeout: a file that keeps coming
+    is read to its end however long it takes; one that stops is cut off with 408."""
+    c = seed(world, 3)
+    env = {"PROMOLEDGER_BODY_TIMEOUT_SECONDS": str(DEADLINE), "PROMOLEDGER_JOB_WORKERS": "0"}
+    server = Server(database_url, env=env).start(tmp_path)
+    ids = [str(x.id) for x in c.customers]
+
+    def trickle() -> Iterator[bytes]:
+        yield b"identifierValue\n"
+        deadline = time.monotonic() + 2 * DEADLINE
+        while time.monotonic() < deadline:  # longer than the body timeout, never idle for it
+            time.sleep(DEADLINE / 10)
+            yield b"\n"
+        yield "\n".join(ids).encode() + b"\n"
+
+    try:
+        answer = server.post(
+            "/admin/v1/jobs",
+            params=c.params("REVOKE_EARN"),
+            content=trickle(),
+            headers={**c.caller.headers, "Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["total"] == 3
+        with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as sock:
+            head = (
+                f"POST /admin/v1/jobs?action=REVOKE_EARN&programId={c.program_id}"
+                f"&promotionId={c.promotion.id}&identifierName=id HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: {c.caller.headers['Authorization']}\r\n"
+                "Content-Type: text/csv\r\nContent-Length: 1000\r\n\r\nidentifierValue\n"
+            )
+            sock.sendall(head.encode())  # ... and then nothing more
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408")
+    finally:
+        server.stop()
+    with world.uow.read() as conn:
+        statuses = conn.execute(select(t.jobs.c.status)).scalars().all()
+    assert statuses == ["QUEUED"]  # the stalled upload left nothing behind
