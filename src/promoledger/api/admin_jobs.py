@@ -31,7 +31,31 @@ def _context(request: Request, principal: Any) -> Context:
     return Context.for_principal(principal, request_id=request_id(request))
 
 
-@router.post("/jobs", status_code=202, summary="Submit a bulk job (CSV or NDJSON body)")
+_FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The file: CSV with a header row naming identifierValue (source and "
+        "earnIds optional), or one Capillary customers[] entry per line. See docs/jobs.md.",
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "identifierValue,earnIds\n9100000001,\n9100000002,5;6\n",
+            },
+            NDJSON: {
+                "schema": {"type": "string"},
+                "example": '{"identifierValue":"9100000001","source":"INSTORE"}\n',
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/jobs",
+    status_code=202,
+    summary="Submit a bulk job (CSV or NDJSON body)",
+    openapi_extra=_FILE_BODY,
+)
 async def submit_job(
     *,
     request: Request,
