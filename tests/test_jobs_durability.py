@@ -10,14 +10,17 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 
+from promoledger.domain.context import Context
 from promoledger.jobs.model import Job
 from promoledger.jobs.worker import JobRunner
+from promoledger.services import jobs as service
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.support.app import serving
-from tests.support.factories import World
+from tests.support.db import engine_for, pg_only, wait_until_blocked
+from tests.support.factories import World, bulk_body
 from tests.support.jobs import Campaign, csv_file, seed, wait_for
 from tests.support.waiting import HANG_SECONDS
 
@@ -204,3 +207,80 @@ def test_the_server_runs_jobs_in_the_background(database_url: str, world: World)
         assert (
             'promoledger_job_rows_total{action="REVOKE_EARN",outcome="succeeded"} 15.0' in metrics
         )
+
+
+@pg_only
+def test_a_chunk_locks_all_its_customers_in_id_order_first(world: World) -> None:
+    """A chunk locks every customer it names, in id order, before its first batch, as one bulk
+    request does: a request locking customers in id order never deadlocks with it. (Batch by
+    batch, the chunk would hold its first batch's customers while waiting for its second's.)"""
+    c = seed(world, 200)
+    ordered = sorted(x.id for x in c.customers)
+    first_batch, second_batch = ordered[100:], ordered[:100]  # a higher-id batch comes first
+    low, high = second_batch[50], first_batch[50]
+    body = csv_file([{"identifierValue": str(i)} for i in first_batch + second_batch])
+    job = service.submit(
+        world.uow,
+        Context.operator(c.caller.org_id),
+        request=service.JobRequest(
+            "REVOKE_EARN", str(c.program_id), str(c.promotion.id), None, "id"
+        ),
+        content_type="text/csv",
+        body=[body],
+        max_bytes=10**6,
+        chunk_rows=200,  # one chunk, two batches
+    )
+    straight = engine_for(world.url)
+    with straight.connect() as other:
+        other.execute(text("SELECT id FROM customers WHERE id = :i FOR UPDATE"), {"i": low})
+        runner = threading.Thread(
+            target=JobRunner(world.uow, lease_seconds=HANG_SECONDS).run_next, args=(job.id,)
+        )
+        runner.start()
+        wait_until_blocked(world.url)  # the chunk waits for `low`, holding only lower ids
+        # NOWAIT: free now, or an error at once (batch by batch, the chunk would hold it).
+        other.execute(text("SELECT id FROM customers WHERE id = :i FOR UPDATE NOWAIT"), {"i": high})
+        other.commit()
+    straight.dispose()
+    runner.join(HANG_SECONDS)
+    with world.uow.read() as conn:
+        finished = conn.execute(select(t.jobs.c.status, t.jobs.c.succeeded)).one()
+    assert tuple(finished) == ("SUCCEEDED", 200)
+
+
+@pg_only
+def test_bulk_requests_on_the_same_customers_run_alongside_a_job(
+    world: World, client: TestClient
+) -> None:
+    """A chunk locks all its customers in id order before its first batch, as one bulk request
+    does, so requests touching the same customers wait for it rather than deadlock with it."""
+    c = seed(world, 400)
+    rows = shuffled_rows(c)
+    job = submit(client, c, rows)
+    other = world.promotion(c.caller.org_id, c.program_id, enrolments_per_customer=-1)
+    answers: list[int] = []
+    done = threading.Event()
+
+    def traffic() -> None:
+        order = [str(x.id) for x in c.customers]
+        random.Random(3).shuffle(order)
+        for start in range(0, len(order), 100):
+            body = bulk_body(c.program_id, other, order[start : start + 100], source=None)
+            answers.append(
+                client.post(
+                    "/v2/promotion/bulk/enrolAndEarn", json=body, headers=c.caller.headers
+                ).status_code
+            )
+        done.set()
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    runner = JobRunner(world.uow, lease_seconds=HANG_SECONDS)
+    finished = runner.run_next()
+    sender.join(HANG_SECONDS)
+    assert done.is_set()
+    assert answers == [200] * 4
+    assert finished is not None
+    assert (finished.status.value, finished.succeeded) == ("SUCCEEDED", 400)
+    assert_applied_exactly_once(world, client, c, job["id"], rows)
+    assert len(world.rows(t.enrolments, promotion_id=other.id)) == 400

@@ -31,9 +31,10 @@ from promoledger.domain.bulk import (
 from promoledger.domain.context import Context
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult
-from promoledger.domain.vocabulary import PromotionType
+from promoledger.domain.vocabulary import IdentifierName, PromotionType
 from promoledger.jobs.model import JobSpec
 from promoledger.services import enrol_earn, revoke
+from promoledger.store.batch import members_by_identifier
 
 # (conn, ctx, request, now) → the batch's result, inside the caller's transaction.
 BatchApply = Callable[[Connection, Context, BulkRequest, datetime], BatchResult]
@@ -78,16 +79,52 @@ class BulkJobAction:
     with_promotion_name: bool = False
     types: Collection[PromotionType] | None = None
 
-    def request(self, spec: JobSpec, customers: list[Any]) -> BulkRequest:
+    def lock_customers(
+        self, conn: Connection, ctx: Context, spec: JobSpec, rows: list[Any]
+    ) -> None:
+        """PostgreSQL: lock every customer the chunk names, in id order, before its first
+        batch. Each batch locks its own customers anyway; taking them all at once, in one
+        ordered statement as any bulk request does, means a chunk can never deadlock with a
+        concurrent request (batch by batch, it held some customers while waiting for others)."""
+        if conn.dialect.name != "postgresql":
+            return
+        parsed = self._parse(self.details(spec), spec.identifier_name, rows, limit=len(rows))
+        name = parsed.identifier_name
+        if name is None:
+            return
+        by_id = name is IdentifierName.ID
+        keys = {
+            e.customer_id if by_id else e.identifier_value
+            for e in parsed.entries
+            if e.error is None
+        }
+        members_by_identifier(
+            conn,
+            org_id=ctx.org_id,
+            program_id=spec.program_id,
+            identifier=name,
+            values=keys,
+            lock=True,
+        )
+
+    def details(self, spec: JobSpec) -> dict[str, Any]:
         details: dict[str, Any] = {"programId": spec.program_id}
         if spec.by_promotion_id:
             details["promotionId"] = spec.promotion_id
         if spec.promo_identifier is not None:
             details["promoIdentifier"] = spec.promo_identifier
-        return self._parse(details, spec.identifier_name, customers)
+        return details
+
+    def request(self, spec: JobSpec, customers: list[Any]) -> BulkRequest:
+        return self._parse(self.details(spec), spec.identifier_name, customers)
 
     def _parse(
-        self, details: dict[str, Any], identifier_name: str, customers: list[Any]
+        self,
+        details: dict[str, Any],
+        identifier_name: str,
+        customers: list[Any],
+        *,
+        limit: int | None = None,
     ) -> BulkRequest:
         payload = {
             "type": "CUSTOMER",
@@ -100,7 +137,7 @@ class BulkJobAction:
             payload,
             actions=self.actions,
             fixed_action=self.bulk_action,
-            batch_limit=self.batch_limit,
+            batch_limit=limit or self.batch_limit,
             with_earn_ids=self.with_earn_ids,
         )
 
@@ -117,6 +154,7 @@ class BulkJobAction:
         first_line: int,
         now: datetime,
     ) -> list[dict[str, Any]]:
+        self.lock_customers(conn, ctx, spec, rows)
         entries: list[dict[str, Any]] = []
         # Batches fall on the file's own grid (rows 1-100, 101-200, ...) whatever the chunk size.
         start, size = 0, self.batch_limit - (first_line - 1) % self.batch_limit
