@@ -284,3 +284,18 @@ def test_bulk_requests_on_the_same_customers_run_alongside_a_job(
     assert (finished.status.value, finished.succeeded) == ("SUCCEEDED", 400)
     assert_applied_exactly_once(world, client, c, job["id"], rows)
     assert len(world.rows(t.enrolments, promotion_id=other.id)) == 400
+
+
+def test_a_worker_stopping_hands_its_job_over_at_once(world: World, client: TestClient) -> None:
+    c = seed(world, 25)
+    rows = shuffled_rows(c)
+    job = submit(client, c, rows)
+    first = JobRunner(world.uow, lease_seconds=HANG_SECONDS)
+    # Server shutdown: the worker finishes the chunk in flight, then gives the lease up.
+    left = first.run_next(progress=lambda _: first.stopping.set())
+    assert left is not None
+    assert (left.status.value, left.processed) == ("RUNNING", 10)
+    done = JobRunner(world.uow, lease_seconds=HANG_SECONDS).run_next()  # no lease to wait out
+    assert done is not None
+    assert (done.status.value, done.processed) == ("SUCCEEDED", 25)
+    assert_applied_exactly_once(world, client, c, job["id"], rows)

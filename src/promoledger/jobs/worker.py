@@ -99,12 +99,18 @@ class JobRunner:
         return job
 
     def _step_with_retries(self, job: Job) -> tuple[_Step, Job | None]:
-        for attempt in range(1, MAX_CHUNK_ATTEMPTS + 1):
+        moved = 0
+        while True:
             try:
                 return self.uow.apply(lambda conn: self._step(conn, job))
             except RETRYABLE:
-                log.info("job %s: ledger moved under a chunk (attempt %d)", job.public_id, attempt)
+                moved += 1
+                log.info("job %s: ledger moved under a chunk (attempt %d)", job.public_id, moved)
+                if moved == MAX_CHUNK_ATTEMPTS:
+                    return self._fail(job, "the ledger kept changing under a chunk")
             except DatabaseUnavailable as exc:
+                # An outage is not the job's fault: wait and try the same chunk again (the
+                # lease may lapse meanwhile; then the chunk's first statement says so).
                 log.warning(
                     "job %s: database unavailable (%s); retrying", job.public_id, exc.reason
                 )
@@ -114,7 +120,6 @@ class JobRunner:
                 # A request-level rule now refuses the job (the promotion was deactivated, say):
                 # the committed chunks stay, the job ends FAILED with the reason.
                 return self._fail(job, f"{exc.error.code}: {exc.message}")
-        return self._fail(job, "the ledger kept changing under a chunk")
 
     def _fail(self, job: Job, error: str) -> tuple[_Step, Job | None]:
         def work(conn: Connection) -> Job | None:
