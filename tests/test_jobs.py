@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from promoledger.domain.errors import Invalid, NotFound
+from promoledger.services import jobs as jobs_service
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.support.factories import World, bulk_body
@@ -381,3 +383,18 @@ def test_cancel_a_queued_job_and_not_a_finished_one(world: World, client: TestCl
         f"/admin/v1/jobs/{job['id']}/results", params={"status": "MEH"}, headers=c.caller.headers
     )
     assert bad.status_code == 422
+
+
+def test_a_revoke_jobs_request_id_for_undo(world: World, client: TestClient) -> None:
+    c = campaign(world, 1)
+    one = csv_file([{"identifierValue": str(c.customers[0].id)}])
+    revoke = submit(client, c, one).json()["id"]
+    dry = submit(client, c, one, dryRun="true").json()["id"]
+    enrol = submit(client, c, one, "ENROL").json()["id"]
+    uow, org = world.uow, c.caller.org_id
+    assert jobs_service.revoke_request_id(uow, org_id=org, job_id=revoke) == revoke
+    for not_undoable in (dry, enrol):
+        with pytest.raises(Invalid):
+            jobs_service.revoke_request_id(uow, org_id=org, job_id=not_undoable)
+    with pytest.raises(NotFound):
+        jobs_service.revoke_request_id(uow, org_id=org + 1, job_id=revoke)

@@ -150,6 +150,26 @@ def get(uow: UnitOfWork, ctx: Context, job_id: str) -> Job:
     return job
 
 
+REVOKE_ACTIONS = frozenset({"REVOKE_ENROL", "REVOKE_EARN"})
+
+
+def revoke_request_id(uow: UnitOfWork, *, org_id: int, job_id: str) -> str:
+    """The request id a revoke job's chunks ran under — what its audit events and the
+    ``ended_request_id`` of everything it revoked carry — for undoing it.
+
+    404 for an unknown or foreign job; 422 for a job that revoked nothing it could undo (not
+    a revoke, or a dry run).
+    """
+    job = get(uow, Context(org_id=org_id, actor_kind="SYSTEM"), job_id)
+    if job.spec.action not in REVOKE_ACTIONS or job.spec.dry_run:
+        raise Invalid(
+            E.VALIDATION,
+            detail=f"{job.public_id} is not a revoke job that changed anything",
+            field="jobId",
+        )
+    return job.public_id
+
+
 @dataclass(frozen=True, slots=True)
 class JobPage:
     jobs: list[Job]
