@@ -54,8 +54,9 @@ fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff check --fix src tests bench
 
 .PHONY: bench
-bench: $(STAMP) ## benchmark bulk throughput against the raw-SQL ceiling (BENCH_ARGS=...)
+bench: $(STAMP) ## benchmark bulk throughput and a bulk job against the raw-SQL ceiling (BENCH_ARGS=..., JOBS_BENCH_ARGS=...)
 	$(BIN)/python bench/bulk.py $(BENCH_ARGS)
+	$(BIN)/python bench/jobs.py $(JOBS_BENCH_ARGS)
 
 .PHONY: lock
 lock: $(STAMP) ## re-pin constraints.txt to the versions installed in .venv

@@ -25,7 +25,7 @@ def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     listed = set(re.findall(r"^│ (\w+) ", result.stdout, flags=re.MULTILINE))
-    assert listed == {"serve", "db", "org", "till", "client", "demo", "reinstate"}
+    assert listed == {"serve", "db", "org", "till", "client", "demo", "reinstate", "jobs"}
     for group, command in (
         ("db", "upgrade"),
         ("db", "purge-idempotency-keys"),

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from promoledger import __version__, console
+from promoledger.api import admin_jobs, errors, health, openapi
 from promoledger.api import docs as docs_pages
-from promoledger.api import errors, health, openapi
 from promoledger.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from promoledger.api.routes import ROUTERS
+from promoledger.jobs.worker import WorkerPool
 from promoledger.observability.http import ObservabilityMiddleware
 from promoledger.observability.metrics import Metrics
 from promoledger.observability.shutdown import finish_requests_on_repeated_interrupt
@@ -28,7 +29,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.auth.load_or_create_signing_key()
         finish_requests_on_repeated_interrupt()
+        workers = WorkerPool(
+            runtime.uow,
+            count=settings.job_workers,
+            lease_seconds=settings.job_lease_seconds,
+            metrics=metrics,
+        )
+        workers.start()
         yield
+        workers.stop()
         runtime.close()
 
     docs = settings.public_docs
@@ -55,7 +64,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for router in ROUTERS:
         app.include_router(router)
     console.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        exempt_posts=frozenset({admin_jobs.SUBMIT_PATH}),
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app

@@ -157,6 +157,26 @@ class Settings(BaseSettings):
         ge=1,
         description="On SIGTERM or Ctrl-C, how long requests in flight get to finish.",
     )
+    job_max_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1024,
+        description="Largest bulk-job file accepted (POST /admin/v1/jobs); larger gets 413.",
+    )
+    job_workers: int = Field(
+        default=1, ge=0, description="Bulk-job worker threads in each server process (0: none)."
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job whose worker has not committed a chunk for this long (its "
+        "process died) is taken over by another worker, from its last committed chunk.",
+    )
+    job_chunk_rows: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Rows a job applies per transaction (in bulk-API batches of the batch limit).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -40,12 +40,18 @@ class RequestIdMiddleware:
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with 413 before anything parses them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, exempt_posts: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # POST paths that enforce a limit of their own (a bulk job's file streams to storage).
+        self.exempt_posts = exempt_posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") == "POST" and scope.get("path") in self.exempt_posts
+        ):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from promoledger.api import (
     admin_audit,
     admin_customers,
+    admin_jobs,
     admin_programs,
     admin_reinstatements,
     enrol_earn,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_customers.router,
     admin_audit.router,
     admin_reinstatements.router,
+    admin_jobs.router,
 )

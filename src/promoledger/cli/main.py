@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from promoledger import __version__
-from promoledger.cli import credentials, db, demo, orgs, reinstate, serve
+from promoledger.cli import credentials, db, demo, jobs, orgs, reinstate, serve
 from promoledger.cli.common import State
 from promoledger.observability.logs import mask_url
 from promoledger.observability.startup import EXIT_STARTUP, StartupError, settings_problem
@@ -59,6 +59,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(orgs.app, name="org")
 app.add_typer(credentials.till_app, name="till")
 app.add_typer(credentials.client_app, name="client")
+app.add_typer(jobs.app, name="jobs")
 demo.register(app)
 reinstate.register(app)
 

@@ -184,6 +184,22 @@ DB_UNAVAILABLE = _own(
 )
 INTERNAL = _own(9500, "Internal error; nothing was changed", "A bug. The request was rolled back.")
 
+# --- bulk jobs (POST /admin/v1/jobs) ---------------------------------------------------------
+JOB_NO_IDENTIFIER_COLUMN = _own(
+    9460,
+    "The file has no identifierValue column",
+    "A CSV job file's header row must name an identifierValue column.",
+)
+JOB_NOT_UTF8 = _own(9461, "The file is not UTF-8 text", "A job file must be UTF-8 (BOM allowed).")
+JOB_CONTENT_TYPE = _own(
+    9462,
+    "Unsupported job file type",
+    "A job file is sent as text/csv or application/x-ndjson.",
+)
+JOB_FINISHED = _own(
+    9470, "The job has already finished", "Only a QUEUED or RUNNING job can be cancelled."
+)
+
 CATALOGUE: tuple[ErrorDef, ...] = tuple(
     v for v in dict(globals()).values() if isinstance(v, ErrorDef)
 )
@@ -227,6 +243,13 @@ class Throttled(PromoledgerError):
 class NotFound(PromoledgerError):
     def __init__(self, what: str) -> None:
         super().__init__(NOT_FOUND, detail=f"{what} not found")
+
+
+class PayloadTooLarge(PromoledgerError):
+    """A body over its configured maximum (413)."""
+
+    def __init__(self) -> None:
+        super().__init__(BODY_TOO_LARGE)
 
 
 class Conflict(PromoledgerError):

@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -51,6 +58,19 @@ class Metrics:
             ["endpoint", "action", "outcome", "code"],
             registry=self.registry,
         )
+        self.jobs_running = Gauge(
+            "promoledger_jobs_running",
+            "Bulk jobs this server's workers are running now.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.job_rows = Counter(
+            "promoledger_job_rows",
+            "Bulk-job rows processed by this server's workers, by action and outcome "
+            "(succeeded / failed); dry runs included.",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
         # Children are looked up once per label set, not per request.
         self._http: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._bulk: dict[BulkKey, Counter] = {}
@@ -74,6 +94,10 @@ class Metrics:
             if child is None:
                 child = self._bulk[key] = self.bulk_entries.labels(*key)
             child.inc(amount)
+
+    def count_job_rows(self, action: str, succeeded: int, failed: int) -> None:
+        self.job_rows.labels(action, "succeeded").inc(succeeded)
+        self.job_rows.labels(action, "failed").inc(failed)
 
     def render(self) -> bytes:
         if self.multiprocess_dir is None:

@@ -22,6 +22,9 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 log = logging.getLogger("promoledger")
 PROTOCOL = f"{__name__}:LimitedHttpToolsProtocol"
 _WARN_EVERY_SECONDS = 60.0
+# Uploads whose body timeout is an idle timeout (time without any data), not a deadline for
+# the whole body: a bulk job's file may take far longer than a minute to send.
+IDLE_BODY_POSTS = frozenset({"/admin/v1/jobs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._partial_bytes = 0
         self._deadline: TimerHandle | None = None
         self._refused = False
+        self._idle_body = False
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -130,7 +134,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body:
+            scope = self.cycle.scope
+            self._idle_body = scope["method"] == "POST" and scope["path"] in IDLE_BODY_POSTS
             self._arm(self.limits.body_timeout)
+
+    def on_body(self, body: bytes) -> None:
+        if self._idle_body and self._deadline is not None:
+            self._arm(self.limits.body_timeout)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._disarm()

@@ -32,6 +32,7 @@ from promoledger.domain.reinstate import (
     decide,
 )
 from promoledger.domain.vocabulary import Status
+from promoledger.services import jobs
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import promotions as promotion_store
@@ -115,9 +116,9 @@ def reinstate_chunk(
 
 
 def request_id_of_job(uow: UnitOfWork, *, org_id: int, job_id: str) -> str:
-    """The request id a revoke job's chunks ran under (its public id). Not wired yet: bulk jobs
-    live elsewhere; until then every job id is unknown (404)."""
-    raise NotFound("job")
+    """The request id a revoke job's chunks ran under (its public id): 404 for an unknown or
+    foreign job, 422 for a job that revoked nothing it could undo (not a revoke, or a dry run)."""
+    return jobs.revoke_request_id(uow, org_id=org_id, job_id=job_id)
 
 
 def _by_promotion(items: Sequence[RevokedItem]) -> dict[int, list[RevokedItem]]:

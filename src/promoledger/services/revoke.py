@@ -46,22 +46,29 @@ def revoke(
     since with customer rows locked this practically never happens.)
     """
     when = now or utcnow()
-
-    def attempt_once(conn: Connection) -> BatchResult:
-        batch = resolve(conn, org_id=ctx.org_id, request=request, now=when, lock=True)
-        plan = _decide_and_apply(conn, ctx, batch, request.action, when)
-        audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=when)
-        return BatchResult(batch.promotion, request.action, plan.outcomes, request.promotion)
-
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return uow.apply(attempt_once, dry_run=ctx.dry_run)
-        except _LedgerMoved:
+            return uow.apply(
+                lambda conn: apply(conn, ctx, request=request, now=when), dry_run=ctx.dry_run
+            )
+        except LedgerMoved:
             log.info("revoke %s: ledger changed underneath (attempt %d)", ctx.request_id, attempt)
     raise DatabaseUnavailable("the ledger kept changing under the request")
 
 
-class _LedgerMoved(Exception):
+def apply(conn: Connection, ctx: Context, *, request: BulkRequest, now: datetime) -> BatchResult:
+    """Revoke a whole batch inside the caller's transaction (a job composes several).
+
+    Raises ``LedgerMoved`` when a concurrent writer won a row: the caller rolls the whole
+    transaction back and tries again.
+    """
+    batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
+    plan = _decide_and_apply(conn, ctx, batch, request.action, now)
+    audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=now)
+    return BatchResult(batch.promotion, request.action, plan.outcomes, request.promotion)
+
+
+class LedgerMoved(Exception):
     """A conditional UPDATE returned other rows than decided; roll back and decide again."""
 
 
@@ -99,7 +106,7 @@ def _decide_and_apply(
         for table, ids in ((t.enrolments, plan.enrolments.keys()), (t.earns, plan.earns.keys()))
     )
     if enrolments != set(plan.enrolments) or earns != set(plan.earns):
-        raise _LedgerMoved
+        raise LedgerMoved
     return plan
 
 

@@ -23,7 +23,7 @@ from promoledger.store.tables import audit_events, customers, earns, enrolments
 
 def _revoked_by() -> driver.Sql:
     # The action list is literal text, not parameters: only then can either database tell that
-    # the partial index on revoke events (migration 0009) covers the query. No DISTINCT (the
+    # the partial index on revoke events (migration 0006) covers the query. No DISTINCT (the
     # caller's set removes duplicates): with it, SQLite chose an index that serves the order.
     actions = ", ".join(f"'{a}'" for a in REVOKE_ACTIONS)
     text = (

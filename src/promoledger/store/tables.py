@@ -7,6 +7,7 @@ audit events are append-only.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -217,7 +218,7 @@ audit_events = Table(
     # The audit API's ?action= and ?since= filters (migration 0003).
     Index("ix_audit_events_org_action_id", "org_id", "action", "id"),
     Index("ix_audit_events_org_occurred_at", "org_id", "occurred_at"),
-    # What one revoke request revoked, for its undo (migration 0009); revoke events only.
+    # What one revoke request revoked, for its undo (migration 0006); revoke events only.
     Index(
         "ix_audit_events_org_request_revokes",
         "org_id",
@@ -249,4 +250,53 @@ console_sessions = Table(
     Column("credential_id", ForeignKey("credentials.id"), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Bulk jobs (migration 0008): one row per job, its progress updated with every chunk.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("program_id", BigInteger, nullable=False),
+    Column("promotion_id", BigInteger, nullable=False),
+    Column("by_promotion_id", Boolean, nullable=False),
+    Column("promo_identifier", String(200), nullable=True),
+    Column("identifier_name", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("next_chunk", Integer, nullable=False),
+    Column("processed", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("actor_kind", String(10), nullable=False),
+    Column("actor_id", BigId, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("error", Text, nullable=True),
+    CheckConstraint(
+        "status IN ('UPLOADING', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED')",
+        name="status",
+    ),
+    Index("ix_jobs_org_id_id", "org_id", "id"),
+    Index("ix_jobs_status_id", "status", "id"),
+)
+
+# A job's rows, chunk by chunk: the input as uploaded, the outcomes once the chunk is applied.
+job_chunks = Table(
+    "job_chunks",
+    metadata,
+    Column("job_id", ForeignKey("jobs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("first_line", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("input", LargeBinary, nullable=False),
+    Column("output", LargeBinary, nullable=True),
 )
