@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        exempt_posts=frozenset({admin_jobs.SUBMIT_PATH}),
+        exempt_posts=frozenset({admin_jobs.SUBMIT_PATH, console.UPLOAD_PATH}),
     )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from promoledger.api.capillary import bulk_envelope
 from promoledger.api.deps import get_runtime, request_id
 from promoledger.api.errors import ErrorFamily, error_body, status_for
+from promoledger.console.choices import promotion_choices
 from promoledger.console.web import (
     Form,
     PageError,
@@ -37,7 +38,7 @@ from promoledger.domain.errors import IdempotencyInFlight, PromoledgerError
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.vocabulary import Access, Resource
 from promoledger.runtime import Runtime
-from promoledger.services import idempotency, programs, promotions
+from promoledger.services import idempotency
 from promoledger.services import revoke as service
 from promoledger.store.uow import UnitOfWork
 
@@ -65,7 +66,9 @@ async def revoke_form(request: Request, session: Viewer) -> Response:
         "revoke.html",
         session=session,
         chosen=chosen,
-        choices=await run_in_threadpool(_choices, get_runtime(request), session.principal.org_id),
+        choices=await run_in_threadpool(
+            promotion_choices, get_runtime(request), session.principal.org_id
+        ),
         actions=ACTIONS,
         identifier_names=IDENTIFIER_NAMES,
     )
@@ -120,20 +123,11 @@ async def confirm(request: Request, submitted: Form) -> Response:
         envelope=envelope,
         form=submitted.form,
         replayed=replayed,
+        undo_key=uuid.uuid4().hex,
     )
 
 
 # --- steps ------------------------------------------------------------------------------------
-def _choices(runtime: Runtime, org_id: int) -> list[tuple[str, str]]:
-    """(value, label) per promotion of the org: value ``programId:promotionId``."""
-    found = []
-    for program in programs.list_programs(runtime.uow, org_id=org_id):
-        for p in promotions.list_promotions(runtime.uow, org_id=org_id, program_id=program.id):
-            label = f"{program.name} / {p.name} ({p.type.value}, #{p.id})"
-            found.append((f"{program.id}:{p.id}", label))
-    return found
-
-
 def _payload(form: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The Capillary bulk body the form stands for, and the pasted line of each entry."""
     program_id, _, promotion_id = form.get("promotion", "").partition(":")
@@ -199,7 +193,11 @@ async def _claim(
 async def _execute(
     runtime: Runtime, ctx: Context, claim: idempotency.Claim, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    seal = idempotency.Seal(claim, lambda r: (200, orjson.dumps(bulk_envelope(r))))
+    # The stored outcome names the revoke's request id, so the outcome page (even a replayed
+    # one) can offer to undo exactly this revoke.
+    seal = idempotency.Seal(
+        claim, lambda r: (200, orjson.dumps({**bulk_envelope(r), "requestId": ctx.request_id}))
+    )
     try:
         await run_in_threadpool(_run, runtime, runtime.uow.with_commit_hook(seal), ctx, payload)
     except PromoledgerError as exc:

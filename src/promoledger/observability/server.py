@@ -24,7 +24,7 @@ PROTOCOL = f"{__name__}:LimitedHttpToolsProtocol"
 _WARN_EVERY_SECONDS = 60.0
 # Uploads whose body timeout is an idle timeout (time without any data), not a deadline for
 # the whole body: a bulk job's file may take far longer than a minute to send.
-IDLE_BODY_POSTS = frozenset({"/admin/v1/jobs"})
+IDLE_BODY_POSTS = frozenset({"/admin/v1/jobs", "/console/jobs/upload"})
 
 
 @dataclass(frozen=True, slots=True)
