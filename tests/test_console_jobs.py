@@ -6,14 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from promoledger.console.jobs import Progress, eta_text, size_text
+from promoledger.jobs.model import Job, JobSpec, JobStatus
 from promoledger.settings import Settings
 from promoledger.store import tables as t
+from promoledger.store.types import utcnow
 from tests.support.console import csrf_of, page_csrf, sign_in
 from tests.support.factories import Caller, World
 from tests.support.jobs import Campaign, campaign, csv_file, run_all
@@ -277,3 +282,29 @@ def test_unknown_foreign_and_non_revoke_jobs(client: TestClient, world: World) -
     assert "9422" in refused.text
     assert client.get(f"/console/jobs/{dry}/results.csv?status=BOGUS").status_code == 422
     assert len(world.rows(t.earns, status="ACTIVE")) == 4
+
+
+def test_progress_of_a_running_job_shows_rate_and_eta() -> None:
+    now = utcnow()
+    spec = JobSpec("REVOKE_EARN", 1, 2, True, None, "id", False)
+    job = Job(id=1, org_id=1, spec=spec, status=JobStatus.RUNNING, total=10_000, chunks=20,
+              next_chunk=5, processed=2_500, succeeded=2_400, failed=100, cancel_requested=False,
+              actor_kind="TILL", actor_id=1, created_at=now - timedelta(seconds=60),
+              started_at=now - timedelta(seconds=50), finished_at=None, error=None)  # fmt: skip
+    running = Progress.of(job, now).wire()
+    assert (running["percent"], running["rate"], running["eta"]) == (25, "50.0", "2 min 30 s")
+    assert running["finished"] is False
+    done = Progress.of(
+        replace(job, status=JobStatus.SUCCEEDED, processed=10_000, finished_at=now), now
+    ).wire()
+    assert (done["percent"], done["rate"], done["eta"], done["finished"]) == (
+        100,
+        "200.0",
+        "—",
+        True,
+    )
+    assert Progress.of(replace(job, total=0, processed=0), now).wire()["percent"] == 0
+    assert [eta_text(s) for s in (None, 9, 61, 7322)] == ["—", "9 s", "1 min 1 s", "2 h 2 min"]
+    assert [size_text(n) for n in (2 << 30, 4096, 3 << 20, 100)] == [
+        "2 GiB", "4 KiB", "3 MiB", "100 bytes"
+    ]  # fmt: skip

@@ -112,6 +112,13 @@ def eta_text(seconds: int | None) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+def size_text(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
 def _ctx(request: Request, principal: Principal) -> Context:
     return Context.for_principal(principal, request_id=request_id(request))
 
@@ -136,7 +143,7 @@ async def jobs_page(request: Request, session: Viewer) -> Response:
         actions=list(ACTIONS),
         identifier_names=IDENTIFIER_NAMES,
         upload_path=UPLOAD_PATH,
-        max_bytes=runtime.settings.job_max_bytes,
+        max_size=size_text(runtime.settings.job_max_bytes),
     )
 
 
