@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from promoledger.jobs.model import Job, JobSpec, JobStatus
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
+from tests.support.app import serving
 from tests.support.console import csrf_of, page_csrf, sign_in
 from tests.support.factories import Caller, World
 from tests.support.jobs import Campaign, campaign, csv_file, run_all
@@ -308,3 +310,27 @@ def test_progress_of_a_running_job_shows_rate_and_eta() -> None:
     assert [size_text(n) for n in (2 << 30, 4096, 3 << 20, 100)] == [
         "2 GiB", "4 KiB", "3 MiB", "100 bytes"
     ]  # fmt: skip
+
+
+def test_an_ndjson_file_larger_than_the_api_body_limit_is_accepted(
+    database_url: str, settings: Settings
+) -> None:
+    """The upload is exempt from the API's body limit (its own is the job limit), like the
+    API's job submit: a file over ``max_body_bytes`` is streamed in, not refused."""
+    big = settings.model_copy(update={"max_body_bytes": 1024, "job_max_bytes": 1 << 20})
+    with serving(big) as served:
+        c = campaign(served, 1)
+        _console(served, c)
+        line = orjson.dumps({"identifierValue": str(c.customers[0].id), "source": "INSTORE"})
+        body = (line + b"\n") * 200
+        assert len(body) > 1024
+        answer = upload(served.client, c, body, content_type="application/x-ndjson")
+        assert answer.status_code == 202, answer.text
+        [job] = served.rows(t.jobs)
+        assert job.total == 200
+        # Any other console form still has the API's limit.
+        csrf = page_csrf(served.client, "/console/revoke")
+        too_big = served.client.post(
+            "/console/revoke/preview", data={"csrf": csrf, "identifiers": "1\n" * 1000}
+        )
+        assert too_big.status_code == 413
