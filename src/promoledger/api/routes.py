@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from promoledger.api import (
     admin_audit,
     admin_customers,
+    admin_events,
     admin_programs,
     enrol_earn,
     issue,
@@ -24,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_programs.router,
     admin_customers.router,
     admin_audit.router,
+    admin_events.router,
 )
