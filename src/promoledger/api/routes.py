@@ -9,6 +9,7 @@ from promoledger.api import (
     admin_customers,
     admin_events,
     admin_programs,
+    admin_webhooks,
     enrol_earn,
     issue,
     lookup,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_customers.router,
     admin_audit.router,
     admin_events.router,
+    admin_webhooks.router,
 )

@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -49,6 +56,24 @@ class Metrics:
             "Customer entries answered by the Capillary bulk endpoints, by outcome and code "
             "(code 0 for a success). Replays and dry runs are not counted.",
             ["endpoint", "action", "outcome", "code"],
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "promoledger_webhook_attempts",
+            "Webhook delivery attempts by the delivery's status after them: delivered, pending "
+            "(to be retried) or failed (given up).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "promoledger_webhook_events_delivered",
+            "Events delivered to webhook endpoints (an event sent to two endpoints counts twice).",
+            registry=self.registry,
+        )
+        self.outbox_lag = Gauge(
+            "promoledger_webhook_outbox_lag_events",
+            "Events committed but not yet handed to a delivery, summed over enabled endpoints.",
+            multiprocess_mode="max",
             registry=self.registry,
         )
         # Children are looked up once per label set, not per request.
