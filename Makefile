@@ -48,6 +48,7 @@ fmt: $(STAMP) ## format and auto-fix
 .PHONY: bench
 bench: $(STAMP) ## benchmark bulk throughput against the raw-SQL ceiling (BENCH_ARGS=...)
 	$(BIN)/python bench/bulk.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhooks.py
 
 .PHONY: lock
 lock: $(STAMP) ## re-pin constraints.txt to the versions installed in .venv

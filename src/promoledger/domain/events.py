@@ -112,16 +112,19 @@ def from_changes(changes: Iterable[ChangeLike], into: dict[EventKey, PendingEven
     """Fold audit changes into ``into``: one event per (type, customer, promotion).
 
     ``into`` lives as long as the transaction, so changes recorded in several steps of one
-    request (expire what is due, then revoke) still make one event per customer and type."""
+    request (expire what is due, then revoke) still make one event per customer and type.
+    This runs once per customer of every bulk request: it stays a tight loop."""
     lookup = _BY_ACTION.get
+    get = into.get
     for c in changes:
         kind = lookup((c.action, c.entity_type))
         if kind is None:
             continue
-        key = (kind, c.customer_id, c.promotion_id)
-        pending = into.get(key)
+        customer, promotion = c.customer_id, c.promotion_id
+        key = (kind, customer, promotion)
+        pending = get(key)
         if pending is None:
-            pending = into[key] = PendingEvent(kind, c.customer_id, c.promotion_id)
+            pending = into[key] = PendingEvent(kind, customer, promotion, [])
         if c.entity_id is not None:
             pending.ids.append(c.entity_id)
 

@@ -244,7 +244,6 @@ events = Table(
     Column("promo_identifier", String(200), nullable=True),
     Column("data", Text, nullable=False),
     Index("ix_events_org_id_id", "org_id", "id"),
-    Index("ix_events_org_type_id", "org_id", "type", "id"),
 )
 
 # Webhook endpoints: the signing secret is derived from `secret_salt` and a master key kept

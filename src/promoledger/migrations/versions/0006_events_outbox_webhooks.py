@@ -42,7 +42,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     op.create_index(op.f("ix_events_org_id_id"), "events", ["org_id", "id"])
-    op.create_index(op.f("ix_events_org_type_id"), "events", ["org_id", "type", "id"])
     op.create_table(
         "webhook_endpoints",
         sa.Column("id", BigId, nullable=False),
