@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from promoledger.app import create_app
 from promoledger.runtime import Runtime
 from promoledger.settings import Settings
 from promoledger.store import tables as t
@@ -232,3 +234,88 @@ def test_a_hung_endpoint_does_not_delay_another(world: World, runtime: Runtime) 
             gate.set()
             dispatcher.stop()
     assert healthy.delivered_event_ids() == hung.delivered_event_ids()
+
+
+class _PrivateDns(Dispatcher):
+    """Resolves every name to a private address (as a rebinding DNS server would)."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        return ["10.0.0.5"]
+
+
+@pytest.mark.parametrize(
+    ("dispatcher", "url", "error"),
+    [
+        (
+            _PrivateDns,
+            "https://hooks.example.com/x",
+            "refused: hooks.example.com resolves to a private",
+        ),
+        (Dispatcher, "https://nonexistent.invalid/x", "cannot resolve nonexistent.invalid"),
+    ],
+)
+def test_names_are_resolved_and_checked_at_delivery(
+    world: World, runtime: Runtime, dispatcher: type[Dispatcher], url: str, error: str
+) -> None:
+    shop = make_shop(world)
+    admin = world.till(shop.org, access="config:write")
+    subscribe(world, admin, url)
+    revoke_all(shop, 1)
+    strict = Runtime.build(
+        runtime.settings.model_copy(update={"webhook_allow_private_networks": False})
+    )
+    try:
+        asyncio.run(dispatcher(strict).drain_all())
+    finally:
+        strict.close()
+    [row] = world.rows(t.webhook_deliveries)
+    assert (row.status, row.attempts, row.last_status) == ("PENDING", 1, None)
+    assert row.last_error.startswith(error)
+
+
+def test_no_answer_in_time_and_no_listener_are_failed_attempts(
+    world: World, runtime: Runtime
+) -> None:
+    gate = threading.Event()
+    with receiving(gate=gate) as hung:
+        shop = make_shop(world)
+        admin = world.till(shop.org, access="config:write")
+        hung_hook = subscribe(world, admin, hung.url)
+        closed = subscribe(world, admin, "http://127.0.0.1:9/closed")  # discard port: nobody
+        revoke_all(shop, 1)
+        drain(runtime, webhook_timeout_seconds=0.2)
+        gate.set()
+    errors = {r.endpoint_id: r.last_error for r in world.rows(t.webhook_deliveries)}
+    assert errors[hung_hook["id"]] == "no answer within 0.2 s"
+    assert errors[closed["id"]].startswith("ConnectError")
+
+
+def test_serve_runs_the_dispatcher_and_counts_deliveries(
+    world: World, runtime: Runtime, settings: Settings, receiver: Receiver
+) -> None:
+    shop = make_shop(world)
+    admin = world.till(shop.org, access="config:write")
+    subscribe(world, admin, receiver.url)
+    revoke_all(shop, 3)
+    app = create_app(settings, runtime=Runtime.build(settings), background=True)
+    with TestClient(app) as client:
+        wait_until(lambda: len(receiver.delivered_event_ids()) == 3, "the events to arrive")
+        wait_until(lambda: _statuses(world) == {"DELIVERED"}, "the delivery to be recorded")
+        metrics = wait_until(
+            lambda: _sample(
+                client.get("/metrics").text, "promoledger_webhook_events_delivered_total"
+            ),
+            "the delivery to be counted",
+        )
+    assert metrics == 3.0
+
+
+def _statuses(world: World) -> set[str]:
+    return {r.status for r in world.rows(t.webhook_deliveries)}
+
+
+def _sample(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None

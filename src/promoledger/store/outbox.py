@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 
 from promoledger.domain import events as rules
 from promoledger.domain.events import Event, EventKey, PendingEvent
@@ -128,14 +128,6 @@ def query(
 def by_ids(conn: Connection, ids: list[int]) -> list[Event]:
     stmt = select(events).where(events.c.id.in_(ids)).order_by(events.c.id)
     return [_event(row) for row in conn.execute(stmt)]
-
-
-def last_id(conn: Connection, *, org_id: int | None = None) -> int:
-    """The newest event id (of one org, or of all); 0 when there is none."""
-    stmt = select(func.max(events.c.id))
-    if org_id is not None:
-        stmt = stmt.where(events.c.org_id == org_id)
-    return int(conn.execute(stmt).scalar() or 0)
 
 
 def _event(row: Any) -> Event:

@@ -197,16 +197,18 @@ class Dispatcher:
         parts = urlsplit(url)
         host = parts.hostname or ""
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, parts.port or 443, type=socket.SOCK_STREAM
-            )
+            addresses = await self.resolve(host, parts.port or 443)
         except OSError as exc:
             return f"cannot resolve {host}: {exc}"
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not is_public(address):
+        for address in addresses:
+            if not is_public(ipaddress.ip_address(address)):
                 return f"refused: {host} resolves to a private network address"
         return None
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses ``host`` resolves to now."""
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return [str(info[4][0]) for info in infos]
 
     def _count(self, outcome: str, batch: Batch) -> None:
         if self.metrics is None:
