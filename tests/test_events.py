@@ -4,16 +4,20 @@ customer, type and request, and GET /admin/v1/events reads them back in id (= co
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from promoledger.domain.context import Context
+from promoledger.domain import events as rules
+from promoledger.domain.context import Anonymous, Context
+from promoledger.domain.errors import Invalid
 from promoledger.services import events as event_service
 from promoledger.store import audit
 from promoledger.store import tables as t
+from promoledger.store.types import utcnow
 from tests.support.factories import World, bulk_body
 from tests.support.revoke import entry, make_shop
 from tests.support.waiting import HANG_SECONDS
@@ -234,3 +238,64 @@ def test_the_feed_needs_config_read(world: World) -> None:
     assert world.client.get("/admin/v1/events").status_code == 401
     response = world.client.get("/admin/v1/events", headers=shop.till.headers)  # customer only
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("action", "entity", "expected"),
+    [
+        ("ENROL", "ENROLMENT", "enrolment.created"),
+        ("DIRECT_ENROL", "ENROLMENT", "enrolment.created"),
+        ("REPLACE", "ENROLMENT", "enrolment.replaced"),
+        ("REVOKE_ENROL", "ENROLMENT", "enrolment.revoked"),
+        ("REVOKE_ENROL", "EARN", "earn.revoked"),
+        ("REVOKE_EARN", "EARN", "earn.revoked"),
+        ("EXPIRE", "ENROLMENT", "enrolment.expired"),
+        ("EXPIRE", "EARN", "earn.expired"),
+        ("REINSTATE_ENROL", "ENROLMENT", "enrolment.reinstated"),
+        ("REINSTATE_EARN", "EARN", "earn.reinstated"),
+        ("EARN", "EARN", "earn.created"),
+        ("PROGRAM_CREATED", "PROGRAM", None),
+        ("WEBHOOK_CREATED", "WEBHOOK", None),
+    ],
+)
+def test_audit_actions_map_to_event_types(action: str, entity: str, expected: str | None) -> None:
+    assert rules.event_type(action, entity) == expected
+    pending: dict[Any, rules.PendingEvent] = {}
+    rules.from_changes(
+        [audit.Change(action, entity, 5, 7, 9), audit.Change(action, entity, 6, 7, 9)], pending
+    )
+    assert [(e.type, e.customer_id, e.promotion_id, e.ids) for e in pending.values()] == (
+        [(expected, 7, 9, [5, 6])] if expected else []
+    )
+
+
+def test_several_enrolments_of_one_customer_are_listed() -> None:
+    event = rules.PendingEvent("enrolment.revoked", 7, 9, [5, 6])
+    assert event.data() == {"enrolmentId": 5, "enrolmentIds": [5, 6]}
+
+
+def test_an_expiry_seen_by_a_request_is_an_event_of_that_request(world: World) -> None:
+    shop = make_shop(world, earns_per_customer=2)
+    reader = world.till(shop.org, access="config:read")
+    [c] = shop.customers()
+    enrolment = shop.enrol(c)
+    expired = shop.earn(c, enrolment, expires_at=utcnow() - timedelta(days=1))
+    live = shop.earn(c, enrolment)
+    response = shop.post(
+        shop.body("REVOKE_EARN", [entry(c, [live])]), headers={"X-Request-ID": "req-x"}
+    )
+    assert response.status_code == 200, response.text
+    got = feed(world, reader)["events"]
+    assert [(e["type"], e["requestId"], e["data"]["earnIds"]) for e in got] == [
+        ("earn.expired", "req-x", [expired]),
+        ("earn.revoked", "req-x", [live]),
+    ]
+
+
+def test_the_service_checks_its_own_bounds(world: World) -> None:
+    with pytest.raises(Invalid):
+        event_service.list_events(world.uow, org_id=1, limit=0)
+    with pytest.raises(Invalid):
+        event_service.list_events(world.uow, org_id=1, after=-1)
+    with pytest.raises(ValueError, match="needs an org"):
+        event_service.job_completed(None, Anonymous(), job_id=1)  # type: ignore[arg-type]
