@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
@@ -15,9 +16,10 @@ from promoledger.domain import events as rules
 from promoledger.domain.context import Anonymous, Context
 from promoledger.domain.errors import Invalid
 from promoledger.services import events as event_service
-from promoledger.store import audit
+from promoledger.store import audit, outbox
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
+from tests.support.db import pg_only, wait_until_blocked
 from tests.support.factories import World, bulk_body
 from tests.support.revoke import entry, make_shop
 from tests.support.waiting import HANG_SECONDS
@@ -299,3 +301,29 @@ def test_the_service_checks_its_own_bounds(world: World) -> None:
         event_service.list_events(world.uow, org_id=1, after=-1)
     with pytest.raises(ValueError, match="needs an org"):
         event_service.job_completed(None, Anonymous(), job_id=1)  # type: ignore[arg-type]
+
+
+@pg_only
+def test_ids_are_drawn_under_the_commit_order_lock(world: World, database_url: str) -> None:
+    """While another session holds the outbox lock, a change cannot draw its event ids (and so
+    cannot commit): ids are handed out one committing transaction at a time."""
+    shop = make_shop(world)
+    [c] = shop.customers()
+    ctx = Context(org_id=shop.org, actor_kind="SYSTEM", request_id="waits")
+    done = threading.Event()
+
+    def change() -> None:
+        world.uow.apply(lambda conn: _record_change(conn, ctx, c.id, shop.promotion_id))
+        done.set()
+
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (outbox.ADVISORY_KEY,))
+        thread = threading.Thread(target=change)
+        thread.start()
+        wait_until_blocked(database_url)
+        assert not done.is_set()
+        assert world.rows(t.events) == []
+        holder.rollback()  # releases the lock
+        thread.join(HANG_SECONDS)
+    assert done.is_set()
+    assert [r.request_id for r in world.rows(t.events)] == ["waits"]

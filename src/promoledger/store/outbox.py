@@ -86,12 +86,11 @@ def flush(conn: Connection, *, at: datetime | None = None) -> int:
     if not rows:
         return 0
     when = driver.bind_time(conn, at or utcnow())
+    payload = dumps(rows).decode()  # all rows as one parameter, on both databases
     if driver.is_sqlite(conn):
-        driver.execute(conn, _INSERT, (when, driver.rows_param(rows)))
+        driver.execute(conn, _INSERT, (when, payload))
     else:
-        driver.execute(conn, _LOCK, (ADVISORY_KEY,))
-        columns = [list(col) for col in zip(*rows, strict=True)]
-        driver.execute(conn, _INSERT, (when, *columns))
+        driver.execute(conn, _INSERT, (when, ADVISORY_KEY, payload))
     return len(rows)
 
 
@@ -104,13 +103,17 @@ _INSERT = driver.Sql(
     "SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, "
     "p.program_id, p.identifier, j.value ->> 5 "
     "FROM json_each(?) AS j LEFT JOIN promotions AS p ON p.id = j.value ->> 4 ORDER BY j.key",
+    # The advisory lock is a one-row subquery joined to every row: it must be taken before the
+    # join yields its first row, so before the first id is drawn (and a volatile function is
+    # never inlined away). The rows travel as one JSON text: one parameter, no per-value
+    # adaptation in the driver.
     f"INSERT INTO {events.name} ({_COLUMNS}) "
-    "SELECT %s, u.o, u.t, u.r, u.c, u.p, p.program_id, p.identifier, u.d "
-    "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::text[]) "
-    "WITH ORDINALITY AS u(o, t, r, c, p, d, n) LEFT JOIN promotions AS p ON p.id = u.p "
-    "ORDER BY u.n",
+    "SELECT %s, (j.v ->> 0)::bigint, j.v ->> 1, j.v ->> 2, (j.v ->> 3)::bigint, "
+    "(j.v ->> 4)::bigint, p.program_id, p.identifier, j.v ->> 5 "
+    "FROM (SELECT pg_advisory_xact_lock(%s)) AS l, "
+    "jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(v, n) "
+    "LEFT JOIN promotions AS p ON p.id = (j.v ->> 4)::bigint ORDER BY j.n",
 )
-_LOCK = driver.Sql("SELECT 1", "SELECT pg_advisory_xact_lock(%s)")
 
 
 def query(
