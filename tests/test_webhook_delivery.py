@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from promoledger.app import create_app
@@ -319,3 +320,29 @@ def _sample(text: str, name: str) -> float | None:
         if line.startswith(name + " "):
             return float(line.split()[1])
     return None
+
+
+def test_after_a_rotation_both_secrets_sign_for_a_while(
+    world: World, runtime: Runtime, receiver: Receiver
+) -> None:
+    shop = make_shop(world)
+    admin = world.till(shop.org, access="config:write")
+    hook = subscribe(world, admin, receiver.url)
+    rotated = world.client.post(
+        f"/admin/v1/webhooks/{hook['id']}/rotate-secret", headers=admin.headers
+    ).json()["secret"]
+    revoke_all(shop, 1)
+    drain(runtime)
+    [during] = receiver.delivered()
+    assert during.verify(rotated)
+    assert during.verify(hook["secret"])  # receivers still on the old secret keep working
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+
+    with world.uow.write() as conn:  # the grace period is over
+        conn.execute(update(t.webhook_endpoints).values(previous_until=utcnow()))
+    revoke_all(shop, 1)
+    drain(runtime)
+    after = receiver.delivered()[1]
+    assert after.verify(rotated)
+    with pytest.raises(WebhookVerificationError):
+        after.verify(hook["secret"])

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,6 +31,8 @@ from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
 
 ENTITY = "WEBHOOK"
+# How long the previous secret keeps signing after a rotation.
+ROTATION_GRACE = timedelta(hours=24)
 _MASTERS: dict[tuple[str | None, str], bytes] = {}
 
 
@@ -160,14 +163,24 @@ def delete_endpoint(uow: UnitOfWork, ctx: Context, *, endpoint_id: int) -> None:
 
 
 def rotate_secret(uow: UnitOfWork, ctx: Context, *, master: bytes, endpoint_id: int) -> str:
-    """A new secret; deliveries sent from now on (retries included) are signed with it."""
+    """A new secret. Deliveries sent from now on (retries included) are signed with it and,
+    for ``ROTATION_GRACE`` more, with the previous one too (Standard Webhooks allows several
+    signatures), so receivers can switch secrets without rejecting anything."""
     salt = secrets.token_bytes(32)
 
     def work(conn: Connection) -> None:
         endpoint = _found(
             store.get_endpoint(conn, org_id=ctx.org_id, endpoint_id=endpoint_id, lock=True)
         )
-        store.update_endpoint(conn, endpoint_id, secret_salt=salt, updated_at=utcnow())
+        now = utcnow()
+        store.update_endpoint(
+            conn,
+            endpoint_id,
+            previous_salt=store.salts_of(conn, endpoint_id, now=now)[0],
+            previous_until=now + ROTATION_GRACE,
+            secret_salt=salt,
+            updated_at=now,
+        )
         _audit(conn, ctx, "WEBHOOK_SECRET_ROTATED", endpoint, None)
 
     uow.apply(work, dry_run=ctx.dry_run)

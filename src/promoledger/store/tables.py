@@ -260,6 +260,9 @@ webhook_endpoints = Table(
     Column("description", String(500), nullable=True),
     Column("enabled", Boolean, nullable=False),
     Column("secret_salt", LargeBinary, nullable=False),
+    # After a rotation the previous secret also signs, until `previous_until`.
+    Column("previous_salt", LargeBinary, nullable=True),
+    Column("previous_until", UtcDateTime(), nullable=True),
     Column("cursor", BigId, nullable=False),
     Column("failing_since", UtcDateTime(), nullable=True),
     Column("disabled_reason", String(200), nullable=True),

@@ -76,8 +76,20 @@ def update_endpoint(conn: Connection, endpoint_id: int, **values: Any) -> Endpoi
     return endpoint_of(row)
 
 
-def salt_of(conn: Connection, endpoint_id: int) -> bytes:
-    return bytes(conn.execute(select(E.c.secret_salt).where(E.c.id == endpoint_id)).scalar_one())
+def salts_of(conn: Connection, endpoint_id: int, *, now: datetime) -> list[bytes]:
+    """The salts of the secrets that sign now: the current one, then the previous one while
+    its rotation grace period lasts."""
+    row = conn.execute(
+        select(E.c.secret_salt, E.c.previous_salt, E.c.previous_until).where(E.c.id == endpoint_id)
+    ).one()
+    salts = [bytes(row.secret_salt)]
+    if (
+        row.previous_salt is not None
+        and row.previous_until is not None
+        and row.previous_until > now
+    ):
+        salts.append(bytes(row.previous_salt))
+    return salts
 
 
 def list_deliveries(conn: Connection, *, endpoint_id: int, limit: int) -> list[Delivery]:

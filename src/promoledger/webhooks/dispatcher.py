@@ -165,7 +165,8 @@ class Dispatcher:
             return None, refused
         msg_id = str(batch.delivery_id)
         sent_at = utcnow()
-        signature = Webhook(batch.secret).sign(msg_id, sent_at, batch.body.decode())
+        text = batch.body.decode()
+        signature = " ".join(Webhook(s).sign(msg_id, sent_at, text) for s in batch.secrets)
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,

@@ -48,7 +48,7 @@ class Batch:
     endpoint_id: int
     org_id: int
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # each signs: the current secret, then a rotated-out one
     body: bytes
     event_count: int
     attempts: int
@@ -90,7 +90,7 @@ def next_batch(
             delivery = _cut(conn, endpoint, now)
             if delivery is None:
                 return None
-        return _batch(conn, endpoint, delivery, master)
+        return _batch(conn, endpoint, delivery, master, now)
 
     return uow.apply(work)
 
@@ -102,7 +102,9 @@ def _cut(conn: Connection, endpoint: Endpoint, now: datetime) -> Delivery | None
     return store.insert_delivery(conn, endpoint.id, ids, now=now) if ids else None
 
 
-def _batch(conn: Connection, endpoint: Endpoint, delivery: Delivery, master: bytes) -> Batch:
+def _batch(
+    conn: Connection, endpoint: Endpoint, delivery: Delivery, master: bytes, now: datetime
+) -> Batch:
     events = outbox.by_ids(conn, list(delivery.event_ids))
     body = orjson.dumps({"events": [e.wire() for e in events]})
     return Batch(
@@ -110,7 +112,7 @@ def _batch(conn: Connection, endpoint: Endpoint, delivery: Delivery, master: byt
         endpoint_id=endpoint.id,
         org_id=endpoint.org_id,
         url=endpoint.url,
-        secret=secret_of(master, store.salt_of(conn, endpoint.id)),
+        secrets=tuple(secret_of(master, s) for s in store.salts_of(conn, endpoint.id, now=now)),
         body=body,
         event_count=len(events),
         attempts=delivery.attempts,

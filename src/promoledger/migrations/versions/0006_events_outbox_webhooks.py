@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("description", sa.String(500), nullable=True),
         sa.Column("enabled", sa.Boolean, nullable=False),
         sa.Column("secret_salt", sa.LargeBinary, nullable=False),
+        sa.Column("previous_salt", sa.LargeBinary, nullable=True),
+        sa.Column("previous_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cursor", BigId, nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_reason", sa.String(200), nullable=True),
