@@ -182,7 +182,8 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
         description="How long a dispatcher owns an endpoint between renewals; a dispatcher "
-        "that died frees its endpoints after this long.",
+        "that died frees its endpoints after this long. Keep it well above "
+        "PROMOLEDGER_WEBHOOK_TIMEOUT_SECONDS: the lease is renewed before each POST.",
     )
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often an idle dispatcher looks for new events."
