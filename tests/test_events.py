@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from promoledger.domain import events as rules
 from promoledger.domain.context import Anonymous, Context
@@ -327,3 +327,26 @@ def test_ids_are_drawn_under_the_commit_order_lock(world: World, database_url: s
         thread.join(HANG_SECONDS)
     assert done.is_set()
     assert [r.request_id for r in world.rows(t.events)] == ["waits"]
+
+
+def test_a_100_customer_revoke_adds_one_insert(world: World) -> None:
+    shop = make_shop(world)
+    people = shop.customers(100)
+    for c in people:
+        shop.enrol(c)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(world.runtime.engine, "before_cursor_execute", seen)
+    try:
+        response = shop.post(shop.body("REVOKE_ENROL", [entry(c) for c in people]))
+    finally:
+        event.remove(world.runtime.engine, "before_cursor_execute", seen)
+    assert response.status_code == 200
+    assert response.json()["failureCount"] == 0
+    inserts = [s for s in statements if s.startswith("INSERT INTO events")]
+    assert len(inserts) == 1
+    assert not any("advisory" in s and not s.startswith("INSERT") for s in statements)
+    assert len(world.rows(t.events)) == 100
