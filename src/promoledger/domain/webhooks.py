@@ -67,6 +67,8 @@ def check_url(url: str, *, allow_private: bool) -> str:
     https only, unless private networks are allowed (then http too). A host given as an IP
     address (or ``localhost``) must not be loopback / private / link-local / reserved unless
     allowed; host names are resolved and checked again at every delivery."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("url must not contain spaces")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise ValueError("url must be an https URL")
@@ -82,6 +84,10 @@ def check_url(url: str, *, allow_private: bool) -> str:
         _ = parts.port
     except ValueError as exc:
         raise ValueError("url has an invalid port") from exc
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError as exc:
+        raise ValueError("url has an invalid host name") from exc
     if not allow_private:
         host = parts.hostname.rstrip(".").lower()
         if host == "localhost" or host.endswith(".localhost"):

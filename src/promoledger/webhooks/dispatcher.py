@@ -180,7 +180,7 @@ class Dispatcher:
             )
         except TimeoutError:
             return None, f"no answer within {self.timeout:g} s"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 300 <= response.status_code < 400:
             return response.status_code, "redirects are not followed"
@@ -199,7 +199,7 @@ class Dispatcher:
         host = parts.hostname or ""
         try:
             addresses = await self.resolve(host, parts.port or 443)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             return f"cannot resolve {host}: {exc}"
         for address in addresses:
             if not is_public(ipaddress.ip_address(address)):
