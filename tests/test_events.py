@@ -350,3 +350,22 @@ def test_a_100_customer_revoke_adds_one_insert(world: World) -> None:
     assert len(inserts) == 1
     assert not any("advisory" in s and not s.startswith("INSERT") for s in statements)
     assert len(world.rows(t.events)) == 100
+
+
+def test_a_jobs_changes_carry_its_id(world: World) -> None:
+    shop = make_shop(world)
+    reader = world.till(shop.org, access="config:read")
+    a, b = shop.customers(2)
+    ctx = Context(org_id=shop.org, actor_kind="SYSTEM", request_id="job_9")
+
+    def chunk(conn: Connection) -> None:
+        event_service.tag_job(conn, job_id="job_9")
+        _record_change(conn, ctx, a.id, shop.promotion_id)
+
+    world.uow.apply(chunk)
+    world.uow.apply(lambda conn: _record_change(conn, ctx, b.id, shop.promotion_id))
+    got = feed(world, reader)["events"]
+    assert [(e["data"]["customerId"], e["data"].get("jobId")) for e in got] == [
+        (a.id, "job_9"),
+        (b.id, None),  # the tag lasted one transaction
+    ]

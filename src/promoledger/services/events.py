@@ -42,6 +42,12 @@ def list_events(
         return outbox.query(conn, org_id=org_id, after=after, limit=limit, types=types)
 
 
+def tag_job(conn: Connection, *, job_id: int | str) -> None:
+    """Mark every event the transaction of ``conn`` commits with ``jobId`` (call it in each
+    chunk's transaction: the enrolments and earns a job changes then say which job did it)."""
+    outbox.tag(conn, jobId=job_id)
+
+
 def job_completed(
     conn: Connection,
     ctx: Stamp,

@@ -30,6 +30,7 @@ from promoledger.store.types import utcnow
 
 # Where a transaction's pending events live: the connection's info dict, emptied by ``begin``.
 _KEY = "promoledger.outbox"
+_TAGS = "promoledger.outbox.tags"
 # pg_advisory_xact_lock key serialising the allocation of event ids (any fixed number).
 ADVISORY_KEY = 7_301_110_001
 
@@ -39,6 +40,13 @@ Pending = dict[tuple[int, str | None], dict[EventKey, PendingEvent]]
 def begin(conn: Connection) -> None:
     """Start collecting for a new transaction (drops anything a rolled-back one left)."""
     conn.info.pop(_KEY, None)
+    conn.info.pop(_TAGS, None)
+
+
+def tag(conn: Connection, **fields: Any) -> None:
+    """Add ``fields`` to the ``data`` of every event this transaction commits (``jobId`` for
+    the changes a job's chunk makes)."""
+    conn.info.setdefault(_TAGS, {}).update(fields)
 
 
 def _pending(conn: Connection, org_id: int, request_id: str | None) -> dict[EventKey, PendingEvent]:
@@ -75,11 +83,19 @@ def add(
 def flush(conn: Connection, *, at: datetime | None = None) -> int:
     """Write the transaction's pending events in one statement; how many. Called at commit."""
     pending: Pending | None = conn.info.pop(_KEY, None)
+    tags: dict[str, Any] | None = conn.info.pop(_TAGS, None)
     if not pending:
         return 0
     dumps = orjson.dumps
     rows = [
-        (org_id, e.type, request_id, e.customer_id, e.promotion_id, dumps(e.data()).decode())
+        (
+            org_id,
+            e.type,
+            request_id,
+            e.customer_id,
+            e.promotion_id,
+            dumps({**e.data(), **tags} if tags else e.data()).decode(),
+        )
         for (org_id, request_id), bucket in pending.items()
         for e in bucket.values()
     ]
