@@ -57,6 +57,7 @@ fmt: $(STAMP) ## format and auto-fix
 bench: $(STAMP) ## benchmark bulk throughput and a bulk job against the raw-SQL ceiling (BENCH_ARGS=..., JOBS_BENCH_ARGS=...)
 	$(BIN)/python bench/bulk.py $(BENCH_ARGS)
 	$(BIN)/python bench/jobs.py $(JOBS_BENCH_ARGS)
+	$(BIN)/python bench/webhooks.py
 
 .PHONY: lock
 lock: $(STAMP) ## re-pin constraints.txt to the versions installed in .venv

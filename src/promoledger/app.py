@@ -18,10 +18,15 @@ from promoledger.observability.metrics import Metrics
 from promoledger.observability.shutdown import finish_requests_on_repeated_interrupt
 from promoledger.runtime import Runtime
 from promoledger.settings import Settings
+from promoledger.webhooks.dispatcher import start_dispatchers
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the ASGI app. Nothing is created at import time; the schema is not touched here."""
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, background: bool = False
+) -> FastAPI:
+    """Build the ASGI app. Nothing is created at import time; the schema is not touched here.
+
+    With ``background`` (what ``serve`` runs) the app also runs the webhook dispatchers."""
     settings = settings or Settings()
     runtime = runtime or Runtime.build(settings)
 
@@ -36,7 +41,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             metrics=metrics,
         )
         workers.start()
+        dispatchers = start_dispatchers(runtime, app.state.metrics) if background else []
         yield
+        for dispatcher in dispatchers:
+            dispatcher.stop()
         workers.stop()
         runtime.close()
 

@@ -9,4 +9,4 @@ from promoledger.settings import Settings
 
 
 def create() -> FastAPI:
-    return create_app(Settings())
+    return create_app(Settings(), background=True)

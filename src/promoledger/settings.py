@@ -178,6 +178,43 @@ class Settings(BaseSettings):
         description="Rows a job applies per transaction (in bulk-API batches of the batch limit).",
     )
 
+    webhook_workers: int = Field(
+        default=1,
+        ge=0,
+        description="Webhook dispatchers each `serve` process runs (0: none). Any number of "
+        "processes share the work through leases in the database.",
+    )
+    webhook_allow_private_networks: bool = Field(
+        default=False,
+        description="Allow webhook URLs with http or on loopback / private / link-local "
+        "addresses (for receivers on your own network). Off: such URLs are refused with 422.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A webhook POST must answer 2xx within this long."
+    )
+    webhook_retry_delays: str = Field(
+        default="5,30,120,600,3600",
+        pattern=r"^\d+(\.\d+)?(,\d+(\.\d+)?)*$",
+        description="Seconds before each retry of a failed webhook delivery (comma-separated); "
+        "the last one repeats.",
+    )
+    webhook_give_up_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A delivery still failing this long after its first attempt is FAILED; an "
+        "endpoint failing this long is disabled.",
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a dispatcher owns an endpoint between renewals; a dispatcher "
+        "that died frees its endpoints after this long. Keep it well above "
+        "PROMOLEDGER_WEBHOOK_TIMEOUT_SECONDS: the lease is renewed before each POST.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often an idle dispatcher looks for new events."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:

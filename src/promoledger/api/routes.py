@@ -7,9 +7,11 @@ from fastapi import APIRouter
 from promoledger.api import (
     admin_audit,
     admin_customers,
+    admin_events,
     admin_jobs,
     admin_programs,
     admin_reinstatements,
+    admin_webhooks,
     enrol_earn,
     issue,
     lookup,
@@ -28,4 +30,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_audit.router,
     admin_reinstatements.router,
     admin_jobs.router,
+    admin_events.router,
+    admin_webhooks.router,
 )

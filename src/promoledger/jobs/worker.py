@@ -27,6 +27,7 @@ from promoledger.domain.errors import DatabaseUnavailable, PromoledgerError
 from promoledger.jobs.actions import ACTIONS, RETRYABLE
 from promoledger.jobs.model import Job, JobStatus, public_id
 from promoledger.observability.metrics import Metrics
+from promoledger.services import events
 from promoledger.store import jobs as store
 from promoledger.store.types import utcnow
 from promoledger.store.uow import UnitOfWork
@@ -52,8 +53,30 @@ def record_finished(
 ) -> None:
     """THE place a job reaches SUCCEEDED, FAILED or CANCELLED, inside the transaction that
     ends it (the last chunk's, or the cancel's). Whatever must commit with a job's end — a
-    ``job.completed`` event, say — is written here."""
+    ``job.completed`` event — is written here. ``job`` was read in this transaction, so
+    its counts are final."""
     store.finish(conn, job.id, status, now, error)
+    ctx = Context(
+        org_id=job.org_id,
+        actor_kind=job.actor_kind,
+        actor_id=job.actor_id,
+        request_id=job.public_id,
+    )
+    events.job_completed(
+        conn,
+        ctx,
+        job_id=job.public_id,
+        promotion_id=job.spec.promotion_id,
+        data={
+            "status": status.value,
+            "action": job.spec.action,
+            "dryRun": job.spec.dry_run,
+            "total": job.total,
+            "processed": job.processed,
+            "succeeded": job.succeeded,
+            "failed": job.failed,
+        },
+    )
 
 
 # Progress callback: (job after the chunk) → None. Used by the CLI's progress bar.
@@ -175,6 +198,8 @@ class JobRunner:
         )
         action = ACTIONS[job.spec.action]
         if not job.spec.dry_run:
+            # The enrolments and earns this chunk changes say, in their events, which job did it.
+            events.tag_job(conn, job_id=job.public_id)
             return action.run(conn, ctx, job.spec, rows, first_line=first_line, now=now)
         # Dry run: decide for real inside a savepoint, keep only the answers.
         savepoint = conn.begin_nested()

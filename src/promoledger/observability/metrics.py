@@ -71,6 +71,24 @@ class Metrics:
             ["action", "outcome"],
             registry=self.registry,
         )
+        self.webhook_attempts = Counter(
+            "promoledger_webhook_attempts",
+            "Webhook delivery attempts by the delivery's status after them: delivered, pending "
+            "(to be retried) or failed (given up).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "promoledger_webhook_events_delivered",
+            "Events delivered to webhook endpoints (an event sent to two endpoints counts twice).",
+            registry=self.registry,
+        )
+        self.outbox_lag = Gauge(
+            "promoledger_webhook_outbox_lag_events",
+            "Events committed but not yet handed to a delivery, summed over enabled endpoints.",
+            multiprocess_mode="max",
+            registry=self.registry,
+        )
         # Children are looked up once per label set, not per request.
         self._http: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._bulk: dict[BulkKey, Counter] = {}

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, Row, and_, select
 
 from promoledger.domain.audit import AuditEvent
-from promoledger.store import driver
+from promoledger.store import driver, outbox
 from promoledger.store.tables import audit_events
 from promoledger.store.types import utcnow
 
@@ -74,6 +74,7 @@ def record(
     parameter processing was a fifth of a bulk revoke's service time. The one timestamp is
     bound once, as ``UtcDateTime`` stores it.
     """
+    changes = changes if isinstance(changes, list) else list(changes)
     when = driver.bind_time(conn, at or utcnow())
     head = (when, ctx.org_id, ctx.actor_kind, ctx.actor_id)
     tail = (ctx.request_id, ctx.idempotency_key)
@@ -88,6 +89,8 @@ def record(
         for c in changes
     ]
     driver.execute_many(conn, _INSERT, rows)
+    # Ledger changes also make events, which the unit of work writes at commit.
+    outbox.collect(conn, ctx.org_id, ctx.request_id, changes)
     return len(rows)
 
 

@@ -300,3 +300,69 @@ job_chunks = Table(
     Column("input", LargeBinary, nullable=False),
     Column("output", LargeBinary, nullable=True),
 )
+
+# The outbox (migration 0009): one row per customer, event type and request, committed with the
+# change it reports. Append-only; ids increase in commit order (see store/outbox.py).
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", BigId, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("request_id", String(200), nullable=True),
+    Column("customer_id", BigId, nullable=True),
+    Column("promotion_id", BigId, nullable=True),
+    Column("program_id", BigId, nullable=True),
+    Column("promo_identifier", String(200), nullable=True),
+    Column("data", Text, nullable=False),
+    Index("ix_events_org_id_id", "org_id", "id"),
+)
+
+# Webhook endpoints: the signing secret is derived from `secret_salt` and a master key kept
+# outside the database; `cursor` is the last event handed to a delivery; a dispatcher works on
+# an endpoint only while it holds its lease. Deleted endpoints stay (their deliveries refer to
+# them) with `deleted` set.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("org_id", ForeignKey("orgs.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("secret_salt", LargeBinary, nullable=False),
+    # After a rotation the previous secret also signs, until `previous_until`.
+    Column("previous_salt", LargeBinary, nullable=True),
+    Column("previous_until", UtcDateTime(), nullable=True),
+    Column("cursor", BigId, nullable=False),
+    Column("failing_since", UtcDateTime(), nullable=True),
+    Column("disabled_reason", String(200), nullable=True),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# One POST of 1-100 events to one endpoint, retried under the same id (`webhook-id`).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("endpoint_id", ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("event_ids", Text, nullable=False),
+    Column("first_event_id", BigId, nullable=False),
+    Column("last_event_id", BigId, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status"),
+    Index("ix_webhook_deliveries_endpoint_id_status_id", "endpoint_id", "status", "id"),
+)

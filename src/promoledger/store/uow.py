@@ -4,8 +4,9 @@ Services call ``apply(work)`` (or ``write()``/``read()``); nothing else commits.
 commit together with a request's change without being part of the use case (the stored
 idempotent answer) is handed to the unit of work by the edge as a commit hook
 (``with_commit_hook``): ``apply`` runs it on the work's result as the last statement of the
-transaction. A database failure surfaces as ``DatabaseUnavailable`` (503 + Retry-After), never
-as a half-applied request.
+transaction. The outbox events the change made (``store.outbox``) are written after that, as
+the very last statement before COMMIT. A database failure surfaces as ``DatabaseUnavailable``
+(503 + Retry-After), never as a half-applied request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from promoledger.domain.errors import DatabaseUnavailable
+from promoledger.store import outbox
 from promoledger.store.sqlite_writer import WriterQueue
 
 T = TypeVar("T")
@@ -84,13 +86,18 @@ class UnitOfWork:
         with _translate_outage(), self.engine.connect() as conn:
             if dry_run:
                 tx = conn.begin()
+                outbox.begin(conn)
                 try:
                     yield conn
                 finally:
+                    outbox.begin(conn)  # a dry run's events are dropped with its changes
                     tx.rollback()
                 return
             with conn.begin():
+                outbox.begin(conn)
                 yield conn
+                # The events the change made commit with it, in one statement, last.
+                outbox.flush(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -1,5 +1,6 @@
-"""Undoing a revoke job (POST /admin/v1/reinstatements {"jobId"}): what the job revoked goes
-back, a dry-run or non-revoke job has nothing to undo, and a foreign job is not found."""
+"""A revoke job joined to undo and events: undone by its jobId (a dry-run or non-revoke job
+has nothing to undo, a foreign job is not found), its ledger events carry its id, and its end
+commits one job.completed event."""
 
 from __future__ import annotations
 
@@ -93,3 +94,36 @@ def test_another_orgs_job_is_not_found(world: World, client: TestClient, runtime
 
     assert response.status_code == 404, response.text
     assert earn_statuses(world, c) == {"REVOKED"}
+
+
+def events(client: TestClient, c: Campaign, type: str) -> list[Any]:
+    response = client.get("/admin/v1/events", params={"type": type}, headers=c.caller.headers)
+    assert response.status_code == 200, response.text
+    found: list[Any] = response.json()["events"]
+    return found
+
+
+def test_a_job_tags_its_ledger_events_and_commits_job_completed_at_its_end(
+    world: World, client: TestClient, runtime: Runtime
+) -> None:
+    c = campaign(world, 4)
+    job_id = run_job(client, runtime, c, "REVOKE_EARN")
+    dry = run_job(client, runtime, c, "REVOKE_EARN", dryRun="true")
+
+    revoked = events(client, c, "earn.revoked")
+    assert sorted(e["data"]["customerId"] for e in revoked) == sorted(x.id for x in c.customers)
+    assert {e["data"]["jobId"] for e in revoked} == {job_id}
+    assert {e["requestId"] for e in revoked} == {job_id}
+    completed = events(client, c, "job.completed")
+    assert [(e["data"]["jobId"], e["data"]["dryRun"]) for e in completed] == [
+        (job_id, False),
+        (dry, True),
+    ]
+    first = completed[0]["data"]
+    assert (first["status"], first["total"], first["succeeded"], first["failed"]) == (
+        "SUCCEEDED",
+        4,
+        4,
+        0,
+    )
+    assert first["promotionId"] == c.promotion.id
