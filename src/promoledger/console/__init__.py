@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from promoledger.console import audit, customers, jobs, revoke, signin, undo
+from promoledger.console import audit, customers, jobs, revoke, signin, undo, webhooks
 
 STATIC = Path(__file__).with_name("static")
 UPLOAD_PATH = jobs.UPLOAD_PATH  # a streamed job file: exempt from the API's body limit
@@ -15,6 +15,6 @@ UPLOAD_PATH = jobs.UPLOAD_PATH  # a streamed job file: exempt from the API's bod
 
 def install(app: FastAPI) -> None:
     """Mount the console's pages and its static assets (open, like the sign-in page)."""
-    for module in (signin, customers, revoke, jobs, undo, audit):
+    for module in (signin, customers, revoke, jobs, undo, audit, webhooks):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
