@@ -1,5 +1,6 @@
-"""Jobs in a real browser against a ``promoledger serve`` without job workers, so an uploaded
-job stays QUEUED until the test acts: cancel it, and a bad file's refusal shown on the form."""
+"""Jobs in a real browser against a ``promoledger serve`` without job workers (and a test app
+without them either), so an uploaded job stays QUEUED until the test acts: cancel it, and a bad
+file's refusal shown on the form."""
 
 from __future__ import annotations
 
@@ -9,14 +10,28 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.browser.conftest import shot
 from tests.browser.test_console_browser import _sign_in
 from tests.support.factories import World
 from tests.support.jobs import Campaign, campaign, csv_file
 from tests.support.servers import Server, running
+from tests.support.waiting import HANG_SECONDS
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # The test's own app (behind ``world``) must not run jobs either.
+    return Settings(
+        database_url=database_url,
+        db_pool_size=5,
+        db_pool_timeout=HANG_SECONDS,
+        sqlite_busy_timeout_ms=int(HANG_SECONDS * 1000),
+        job_workers=0,
+    )
 
 
 @pytest.fixture
