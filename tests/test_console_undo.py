@@ -4,6 +4,7 @@ request id; skips with reasons; access, CSRF refusal and bad input (nothing writ
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from promoledger.store import tables as t
 from tests.support.console import csrf_of, key_of, page_csrf, sign_in
 from tests.support.factories import Caller, World
+from tests.support.waiting import HANG_SECONDS
 
 _REQUEST = re.compile(r'name="requestId" value="([^"]+)"')
 
@@ -157,3 +159,39 @@ def test_access_and_csrf(client: TestClient, world: World) -> None:
     assert world.audit(action="REINSTATE_ENROL") == []
     client.cookies.clear()
     assert client.post("/console/undo", data=form).status_code == 401
+
+
+def test_a_refused_undo_replays_its_refusal(client: TestClient, world: World) -> None:
+    till, *_ = _setup(world)
+    sign_in(client, till)
+    form = {"csrf": page_csrf(client, "/console/undo"), "requestId": "never-used",
+            "idempotencyKey": "same-key"}  # fmt: skip
+    first = client.post("/console/undo", data=form)
+    again = client.post("/console/undo", data=form)
+    assert (first.status_code, again.status_code) == (404, 404)
+    assert "9404" in again.text
+    # The key now belongs to that refusal: another request under it is a mismatch.
+    other = client.post("/console/undo", data={**form, "requestId": "another"})
+    assert other.status_code == 422
+
+
+def test_two_simultaneous_undos_reinstate_once(client: TestClient, world: World) -> None:
+    till, promotion, people, enrolments = _setup(world)
+    sign_in(client, till)
+    form = _undo_form(_revoke(client, promotion, people).text)
+    start = threading.Barrier(2, timeout=HANG_SECONDS)
+    answers: list[Any] = []
+
+    def click() -> None:
+        start.wait()
+        answers.append(client.post("/console/undo", data=form))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_SECONDS)
+    assert [r.status_code for r in answers] == [200, 200]
+    assert all("Reinstated 2 enrolments" in r.text for r in answers)
+    assert all(world.status_of(t.enrolments, e) == "ACTIVE" for e in enrolments)
+    assert len(world.audit(action="REINSTATE_ENROL")) == 2
