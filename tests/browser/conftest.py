@@ -32,8 +32,11 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (make test installs it)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it is open, and any later test in the same worker calling asyncio.run()
+    # would fail ("cannot be called from a running event loop").
     path = _chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
