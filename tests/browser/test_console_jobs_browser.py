@@ -69,6 +69,10 @@ def test_a_revoke_job_is_uploaded_watched_to_100_downloaded_and_undone(
     expect(page.locator("[data-field=processed]")).to_have_text("6")
     expect(page.locator("[data-field=failed]")).to_have_text("1")
     shot(page, "job-done")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "job-done-phone")
+    page.set_viewport_size({"width": 1100, "height": 760})
     assert world.rows(t.earns, status="ACTIVE") == []
 
     with page.expect_download() as download:

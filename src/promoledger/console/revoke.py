@@ -9,10 +9,8 @@ envelope ``POST /v2/promotion/bulk/revokeEnrolAndEarn`` answers with.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -23,6 +21,7 @@ from starlette.responses import Response
 from promoledger.api.capillary import bulk_envelope
 from promoledger.api.deps import get_runtime, request_id
 from promoledger.api.errors import ErrorFamily, error_body, status_for
+from promoledger.console import once
 from promoledger.console.choices import promotion_choices
 from promoledger.console.web import (
     Form,
@@ -34,7 +33,7 @@ from promoledger.console.web import (
 )
 from promoledger.domain.bulk import REVOKE_ACTIONS, parse_bulk_request
 from promoledger.domain.context import Context
-from promoledger.domain.errors import IdempotencyInFlight, PromoledgerError
+from promoledger.domain.errors import PromoledgerError
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.vocabulary import Access, Resource
 from promoledger.runtime import Runtime
@@ -46,8 +45,6 @@ router = console_router()
 ACTIONS = ("REVOKE_ENROL", "REVOKE_EARN")
 IDENTIFIER_NAMES = ("id", "mobile", "email")
 CONFIRM_PATH = "/console/revoke/confirm"
-# How long a second click waits for the first one's outcome before saying it is still running.
-IN_FLIGHT_WAIT = timedelta(seconds=30)
 _SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -105,7 +102,7 @@ async def confirm(request: Request, submitted: Form) -> Response:
     runtime = get_runtime(request)
     body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     fingerprint = idempotency.request_fingerprint("POST", CONFIRM_PATH, "", body)
-    claim = await _claim(runtime, session.principal.credential_id, key, fingerprint)
+    claim = await once.claim(runtime, session.principal.credential_id, key, fingerprint)
     if isinstance(claim, idempotency.Replay):
         envelope = _stored(claim)
         replayed = True
@@ -165,29 +162,6 @@ def _run(runtime: Runtime, uow: UnitOfWork, ctx: Context, payload: dict[str, Any
         with_earn_ids=True,
     )
     return service.revoke(uow, ctx, request=bulk)
-
-
-async def _claim(
-    runtime: Runtime, credential_id: int, key: str, fingerprint: str
-) -> idempotency.Claim | idempotency.Replay:
-    """Claim the key; a second click waits for the first one's answer instead of failing."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + IN_FLIGHT_WAIT.total_seconds()
-    while True:
-        try:
-            return await run_in_threadpool(
-                idempotency.begin,
-                runtime.uow,
-                credential_id=credential_id,
-                key=key,
-                fingerprint=fingerprint,
-                ttl_hours=runtime.settings.idempotency_ttl_hours,
-                stale_after=timedelta(seconds=runtime.settings.idempotency_stale_seconds),
-            )
-        except IdempotencyInFlight:
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 async def _execute(
