@@ -32,7 +32,9 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (make test installs it)")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in this thread while it
+# is open, and another module's test on the same xdist worker calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     path = _chromium()
     with sync_playwright() as playwright:
