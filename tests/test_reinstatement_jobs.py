@@ -16,10 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from promoledger.domain.context import Context
+from promoledger.domain.errors import Invalid
 from promoledger.jobs.model import Job
 from promoledger.jobs.worker import JobRunner
 from promoledger.runtime import Runtime
+from promoledger.services import undo as undo_service
 from promoledger.settings import Settings
+from promoledger.store import reinstate as reinstate_store
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
 from tests.support.factories import World, bulk_body
@@ -350,3 +354,36 @@ def test_two_jobs_undoing_one_revoke_at_once_reinstate_each_item_once(
     events = Counter(e.entity_id for e in world.audit(action="REINSTATE_EARN"))
     assert events == Counter(e for _, e in earn_items(c))
     assert set(earn_statuses(world, c).values()) == {"ACTIVE"}
+
+
+def test_a_chunk_whose_ledger_moved_is_run_again(
+    world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = seed(world, 6)
+    revoke_earns(client, c, "moved")
+    job = undo(client, c, {"requestId": "moved"}).json()
+    real = reinstate_store.reinstate
+    calls = {"n": 0}
+
+    def first_returns_nothing(conn: Any, table: Any, ids: Any, *, request_id: str) -> set[int]:
+        calls["n"] += bool(ids)
+        if calls["n"] == 1 and ids:
+            return set()  # as if a concurrent writer had taken every row of the chunk
+        return real(conn, table, ids, request_id=request_id)
+
+    monkeypatch.setattr(reinstate_store, "reinstate", first_returns_nothing)
+    done = JobRunner(world.uow, lease_seconds=HANG_SECONDS).run_next()
+
+    assert done is not None
+    assert calls["n"] > 3  # the first chunk's earns were written twice: decided again
+    assert (done.status.value, done.succeeded, done.failed) == ("SUCCEEDED", 12, 0)
+    events = Counter(e.entity_id for e in world.audit(action="REINSTATE_EARN"))
+    assert events == Counter(e for _, e in earn_items(c))
+    assert [int(r["line"]) for r in report(client, c, job["id"])] == list(range(1, 13))
+
+
+def test_the_service_wants_exactly_one_target(world: World) -> None:
+    ctx = Context.operator(world.org())
+    for target in ({}, {"request_id": "r", "job_id": "job_1"}):
+        with pytest.raises(Invalid):
+            undo_service.undo(world.uow, ctx, chunk_items=4, **target)

@@ -88,11 +88,10 @@ class ReinstateJobAction:
         first_line: int,
         now: datetime,
     ) -> list[dict[str, Any]]:
-        request_ids = {str(row["requestId"]) for row in rows}
-        if len(request_ids) != 1:  # written by services.undo: one request per job
-            raise ValueError(f"a REINSTATE chunk names {len(request_ids)} requests")
+        # services.undo wrote the chunk: every row names the same request.
+        (request_id,) = {str(row["requestId"]) for row in rows}
         items = [_item(row) for row in rows]
-        result = reinstate_chunk(conn, ctx, request_id=request_ids.pop(), items=items, now=now)
+        result = reinstate_chunk(conn, ctx, request_id=request_id, items=items, now=now)
         # Every item not skipped was put back: reinstate_chunk raises LedgerMoved otherwise.
         skipped = {(s.entity_type, s.entity_id): s.reason for s in result.skipped}
         return [outcome(i, skipped.get((i.entity_type, i.entity_id))) for i in items]
