@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from promoledger.domain.context import Context
 from promoledger.domain.errors import Invalid
@@ -26,8 +26,9 @@ from promoledger.settings import Settings
 from promoledger.store import reinstate as reinstate_store
 from promoledger.store import tables as t
 from promoledger.store.types import utcnow
+from tests.support.app import serving
 from tests.support.factories import World, bulk_body
-from tests.support.jobs import Campaign, csv_file, run_all, seed
+from tests.support.jobs import Campaign, csv_file, run_all, seed, wait_for
 from tests.support.waiting import HANG_SECONDS
 
 UNDO = "/admin/v1/reinstatements"
@@ -387,3 +388,57 @@ def test_the_service_wants_exactly_one_target(world: World) -> None:
     for target in ({}, {"request_id": "r", "job_id": "job_1"}):
         with pytest.raises(Invalid):
             undo_service.undo(world.uow, ctx, chunk_items=4, **target)
+
+
+def test_enrolments_and_their_earns_go_back_together_chunk_by_chunk(
+    world: World, client: TestClient, runtime: Runtime
+) -> None:
+    c = seed(world, 4)  # per customer: an enrolment and two earns under it
+    revoke_earns(client, c, "both")
+    ids = [x.id for x in c.customers]
+    body = bulk_body(c.program_id, c.promotion, ids, action="REVOKE_ENROL", source=None)
+    # The same X-Request-ID on a second revoke: one undo puts back both.
+    revoked = client.post(REVOKE, json=body, headers={**c.caller.headers, "X-Request-ID": "both"})
+    assert revoked.json()["failureCount"] == 0, revoked.text
+
+    job = undo(client, c, {"requestId": "both"}).json()
+    assert job["total"] == 12
+    run_all(runtime)
+
+    done = job_of(client, c, job["id"])
+    assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 12, 0)
+    rows = report(client, c, job["id"])
+    # Per customer, the enrolment first: its earns are decided after it, in the same chunk
+    # (chunks of about 4 items never split a customer's 3).
+    assert [(int(r["customerId"]), r["entityType"]) for r in rows] == [
+        (cid, kind) for cid in sorted(ids) for kind in ("ENROLMENT", "EARN", "EARN")
+    ]
+    with world.uow.read() as conn:
+        sizes = [
+            n for (n,) in conn.execute(select(t.job_chunks.c.rows).order_by(t.job_chunks.c.seq))
+        ]
+    assert sizes == [6, 6]  # two chunks of two whole customers each
+    assert {r.status for r in world.rows(t.enrolments, promotion_id=c.promotion.id)} == {"ACTIVE"}
+    assert set(earn_statuses(world, c).values()) == {"ACTIVE"}
+    assert len(world.audit(action="REINSTATE_ENROL")) == 4
+
+
+def test_the_server_runs_reinstate_jobs_in_the_background(database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url,
+        job_workers=1,
+        job_chunk_rows=4,
+        reinstate_inline_max=INLINE_MAX,
+        sqlite_busy_timeout_ms=int(HANG_SECONDS * 1000),
+    )
+    with serving(settings) as served:
+        c = seed(served, 6)
+        revoke_earns(served.client, c, "served")
+        job = undo(served.client, c, {"requestId": "served"}).json()
+        wait_for(
+            lambda: job_of(served.client, c, job["id"])["status"] == "SUCCEEDED",
+            "the server's worker finishes the REINSTATE job",
+        )
+        assert set(earn_statuses(served, c).values()) == {"ACTIVE"}
+        metrics = served.client.get("/metrics").text
+        assert 'promoledger_job_rows_total{action="REINSTATE",outcome="succeeded"} 12.0' in metrics
