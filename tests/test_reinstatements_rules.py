@@ -187,15 +187,18 @@ def test_a_ledger_that_moves_underneath_is_decided_again(
     calls = {"n": 0}
 
     def first_returns_nothing(conn: Any, table: Any, ids: Any, *, request_id: str) -> set[int]:
-        calls["n"] += 1
-        if calls["n"] == 1 and ids:
-            return set()  # as if a concurrent writer had taken every row
+        # Only calls that put something back count (the enrolments' call has no ids here).
+        if ids:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return set()  # as if a concurrent writer had taken every row
         return real(conn, table, ids, request_id=request_id)
 
     monkeypatch.setattr(store, "reinstate", first_returns_nothing)
     ctx = Context(org_id=shop.org, actor_kind="SYSTEM")
     result = service.reinstate(world.uow, ctx, request_id=rid)
     assert (result.earns, result.skipped) == (1, [])
+    assert calls["n"] == 2  # the first attempt was rolled back and decided again
     assert len(world.audit(action="REINSTATE_EARN")) == 1
 
     # A ledger that never stops moving: 503, nothing committed.

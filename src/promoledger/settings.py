@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         le=100_000,
         description="Rows a job applies per transaction (in bulk-API batches of the batch limit).",
     )
+    reinstate_inline_max: int = Field(
+        default=1000,
+        ge=0,
+        description="An undo (POST /admin/v1/reinstatements) of more revoked enrolments and earns "
+        "than this runs as a REINSTATE job (202) instead of inline (200).",
+    )
 
     webhook_workers: int = Field(
         default=1,

@@ -32,11 +32,10 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (make test installs it)")
 
 
+# Module scope, not session: Playwright's sync API runs an event loop in this thread while it
+# is open, and another module's test on the same xdist worker calling asyncio.run() would fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this
-    # thread while it is open, and any later test in the same worker calling asyncio.run()
-    # would fail ("cannot be called from a running event loop").
     path = _chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -140,10 +140,11 @@ def job_results(
     job_id: str,
     status: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    rows = service.results(runtime.uow, _context(request, principal), job_id, status=status)
+    found = service.job_report(runtime.uow, _context(request, principal), job_id, status=status)
     if NDJSON in request.headers.get("accept", ""):
-        return StreamingResponse(report.as_ndjson(rows), media_type=NDJSON)
-    return StreamingResponse(report.as_csv(rows), media_type="text/csv; charset=utf-8")
+        return StreamingResponse(report.as_ndjson(found.rows), media_type=NDJSON)
+    csv = report.as_csv(found.rows, action=found.job.spec.action)
+    return StreamingResponse(csv, media_type="text/csv; charset=utf-8")
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Stop a job at its next chunk boundary")

@@ -1,10 +1,12 @@
 """/admin/v1/reinstatements: undo a revoke request (or revoke job). Parse, call one service,
-shape the answer."""
+shape the answer: 200 with the reinstatement, or 202 with the REINSTATE job an undo of more
+than ``reinstate_inline_max`` items runs as (and ``Location`` naming it)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 from fastapi import Request
 from pydantic import Field, model_validator
 from starlette.responses import Response
@@ -15,7 +17,9 @@ from promoledger.api.errors import ErrorFamily, family_router
 from promoledger.api.extensions import mutate
 from promoledger.domain.context import Context
 from promoledger.domain.reinstate import Reason, Reinstatement, Skip
-from promoledger.services import reinstate
+from promoledger.jobs.model import Job
+from promoledger.jobs.wire import job_public
+from promoledger.services import undo
 from promoledger.store.uow import UnitOfWork
 
 router = family_router(ErrorFamily.ADMIN, prefix="/admin/v1", tags=["admin: undo"])
@@ -68,20 +72,42 @@ class ReinstatementPublic(AdminOut):
         )
 
 
-@router.post("/reinstatements", response_model=ReinstatementPublic)
+JOBS_PATH = "/admin/v1/jobs"
+
+
+def _render(result: Reinstatement | Job) -> tuple[int, Any]:
+    if isinstance(result, Job):
+        return 202, job_public(result)
+    return 200, ReinstatementPublic.of(result).wire()
+
+
+@router.post(
+    "/reinstatements",
+    response_model=ReinstatementPublic,
+    responses={
+        202: {
+            "description": "More than PROMOLEDGER_REINSTATE_INLINE_MAX items: a REINSTATE job "
+            "(as GET /admin/v1/jobs/{id} shows it), named by Location."
+        }
+    },
+)
 async def create_reinstatement(
     request: Request, principal: CustomerWrite, runtime: RuntimeDep, body: ReinstatementCreate
 ) -> Response:
-    def run(uow: UnitOfWork, ctx: Context) -> Reinstatement:
-        request_id = body.request_id or reinstate.request_id_of_job(
-            uow, org_id=ctx.org_id, job_id=str(body.job_id)
-        )
-        return reinstate.reinstate(uow, ctx, request_id=request_id)
+    settings = runtime.settings
 
-    return await mutate(
-        request,
-        principal,
-        body=await request.body(),
-        run=run,
-        render=lambda result: (200, ReinstatementPublic.of(result).wire()),
-    )
+    def run(uow: UnitOfWork, ctx: Context) -> Reinstatement | Job:
+        return undo.undo(
+            uow,
+            ctx,
+            request_id=body.request_id,
+            job_id=body.job_id,
+            inline_max=settings.reinstate_inline_max,
+            chunk_items=settings.job_chunk_rows,
+        )
+
+    response = await mutate(request, principal, body=await request.body(), run=run, render=_render)
+    if response.status_code == 202:  # a job (an idempotent replay of one too)
+        job_id = orjson.loads(response.body)["id"]
+        response.headers["Location"] = f"{JOBS_PATH}/{job_id}"
+    return response

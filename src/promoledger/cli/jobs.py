@@ -31,6 +31,7 @@ from promoledger.jobs import results as report
 from promoledger.jobs.model import Job
 from promoledger.jobs.wire import job_public
 from promoledger.jobs.worker import JobRunner
+from promoledger.runtime import Runtime
 from promoledger.services import jobs as service
 
 app = typer.Typer(help="Bulk jobs: the Capillary bulk actions over a whole file.")
@@ -136,18 +137,23 @@ def submit(
         if detach:
             emit(job_public(job))
             return
-        reporter = _Reporter(job.total)
-        try:
-            runner = JobRunner(rt.uow, lease_seconds=rt.settings.job_lease_seconds)
-            runner.run_next(job.id, progress=reporter.update)
-            # Taken by a server first, or its lease lost to one: follow it to its end.
-            while not (job := service.get(rt.uow, operator, job.public_id)).status.finished:
-                reporter.update(job)
-                time.sleep(POLL_SECONDS)
+        emit(job_public(run_here(rt, operator, job)))
+
+
+def run_here(rt: Runtime, operator: Context, job: Job) -> Job:
+    """Run ``job`` in this process with a progress bar; the job once it has ended."""
+    reporter = _Reporter(job.total)
+    try:
+        runner = JobRunner(rt.uow, lease_seconds=rt.settings.job_lease_seconds)
+        runner.run_next(job.id, progress=reporter.update)
+        # Taken by a server first, or its lease lost to one: follow it to its end.
+        while not (job := service.get(rt.uow, operator, job.public_id)).status.finished:
             reporter.update(job)
-        finally:
-            reporter.close()
-        emit(job_public(job))
+            time.sleep(POLL_SECONDS)
+        reporter.update(job)
+    finally:
+        reporter.close()
+    return job
 
 
 @app.command("list")
@@ -182,14 +188,15 @@ def results(
 ) -> None:
     """The job's per-row report as CSV (rows applied so far, in file order)."""
     with domain_errors(), runtime(ctx) as rt:
-        rows = service.results(rt.uow, Context.operator(org), job_id, status=status)
+        found = service.job_report(rt.uow, Context.operator(org), job_id, status=status)
+        pieces = report.as_csv(found.rows, action=found.job.spec.action)
         if output is None:
-            for piece in report.as_csv(rows):
+            for piece in pieces:
                 sys.stdout.buffer.write(piece)
             sys.stdout.flush()
             return
         with output.open("wb") as handle:
-            for piece in report.as_csv(rows):
+            for piece in pieces:
                 handle.write(piece)
 
 

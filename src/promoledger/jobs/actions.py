@@ -6,8 +6,8 @@ the chunk's transaction: so each row's outcome is exactly the entry the bulk API
 had the file been sent batch by batch, in order (a customer named twice sees the first row's
 effect). Outcomes are rendered by the bulk API's own entry renderer.
 
-Extension point: another action (REINSTATE, say) is one more entry in ``ACTIONS`` whose
-``run`` takes the chunk's rows and returns their entries.
+Another kind of job is one more entry in ``ACTIONS`` whose ``run`` takes the chunk's rows and
+returns their outcomes: ``REINSTATE`` (``jobs.reinstate``) is one.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from promoledger.domain.context import Context
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.vocabulary import IdentifierName, PromotionType
+from promoledger.jobs import reinstate
 from promoledger.jobs.model import JobSpec
 from promoledger.services import enrol_earn, revoke
+from promoledger.services import reinstate as reinstate_service
 from promoledger.store.batch import members_by_identifier
 
 # (conn, ctx, request, now) → the batch's result, inside the caller's transaction.
@@ -41,11 +43,6 @@ BatchApply = Callable[[Connection, Context, BulkRequest, datetime], BatchResult]
 
 
 class JobAction(Protocol):
-    def check(self, details: dict[str, Any], identifier_name: str) -> BulkRequest:
-        """The submit's parameters through the bulk API's parser (raises its 400s); the
-        promotion checks follow with the store."""
-        ...
-
     def run(
         self,
         conn: Connection,
@@ -56,20 +53,15 @@ class JobAction(Protocol):
         first_line: int,
         now: datetime,
     ) -> list[dict[str, Any]]:
-        """Apply a chunk's rows (the first is data row ``first_line``); one bulk-API entry
-        per row, in order."""
+        """Apply a chunk's rows (the first is data row ``first_line``); one outcome per row,
+        in order, each with an ``errors`` list (non-empty: the row counts as failed)."""
         ...
-
-    @property
-    def bulk_action(self) -> BulkAction: ...
-
-    @property
-    def types(self) -> Collection[PromotionType] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class BulkJobAction:
-    """A job action that is one of the Capillary bulk endpoints, applied batch by batch."""
+    """A job action that is one of the Capillary bulk endpoints, applied batch by batch: the
+    actions a file can be submitted for."""
 
     bulk_action: BulkAction
     actions: Mapping[str, BulkAction] | None
@@ -142,6 +134,8 @@ class BulkJobAction:
         )
 
     def check(self, details: dict[str, Any], identifier_name: str) -> BulkRequest:
+        """The submit's parameters through the bulk API's parser (raises its 400s); the
+        promotion checks follow with the store."""
         return self._parse(details, identifier_name, [{"identifierValue": "1"}])
 
     def run(
@@ -190,7 +184,7 @@ def _revoke(conn: Connection, ctx: Context, request: BulkRequest, now: datetime)
     return revoke.apply(conn, ctx, request=request, now=now)
 
 
-ACTIONS: dict[str, JobAction] = {
+BULK_ACTIONS: dict[str, BulkJobAction] = {
     "ENROL": BulkJobAction(BulkAction.ENROL, ENROL_AND_EARN_ACTIONS, _enrol_earn(BulkAction.ENROL)),
     "EARN": BulkJobAction(BulkAction.EARN, ENROL_AND_EARN_ACTIONS, _enrol_earn(BulkAction.EARN)),
     "DIRECT_EARN": BulkJobAction(
@@ -207,17 +201,22 @@ ACTIONS: dict[str, JobAction] = {
         BulkAction.REVOKE_EARN, REVOKE_ACTIONS, _revoke, with_earn_ids=True
     ),
 }
+# What workers run: the file actions, and REINSTATE (an undo too large to answer inline, whose
+# rows services.undo writes from the revoked items; it is not submitted as a file).
+ACTIONS: dict[str, JobAction] = {**BULK_ACTIONS, reinstate.ACTION: reinstate.ReinstateJobAction()}
 ALIASES = {"REVOKE_ISSUAL": "REVOKE_ENROL"}
 
 
-def action_named(name: str) -> tuple[str, JobAction]:
-    """The canonical action name and its implementation; 9001 for anything else."""
+def action_named(name: str) -> tuple[str, BulkJobAction]:
+    """The canonical name of a file action and its implementation; 9001 for anything else
+    (REINSTATE included: such jobs are created by POST /admin/v1/reinstatements)."""
     canonical = ALIASES.get(name, name)
-    found = ACTIONS.get(canonical)
+    found = BULK_ACTIONS.get(canonical)
     if found is None:
         raise RequestRejected(E.INVALID_BULK_ACTION)
     return canonical, found
 
 
-# Raised by a chunk whose revoke lost a row to a concurrent writer: retry the chunk.
-RETRYABLE: tuple[type[Exception], ...] = (revoke.LedgerMoved,)
+# Raised by a chunk whose revoke (or reinstatement) lost a row to a concurrent writer: retry
+# the chunk.
+RETRYABLE: tuple[type[Exception], ...] = (revoke.LedgerMoved, reinstate_service.LedgerMoved)

@@ -43,12 +43,25 @@ def csv_row(line: int, value: str, status: str, entry: dict[str, Any]) -> list[o
     ]
 
 
-def as_csv(rows: Iterable[Row]) -> Iterator[bytes]:
+# A REINSTATE job's report: one row per revoked item, outcome REINSTATED or the skip reason.
+REINSTATE_CSV_HEADER = ("line", "entityType", "entityId", "customerId", "outcome")
+
+
+def reinstate_csv_row(line: int, value: str, status: str, entry: dict[str, Any]) -> list[object]:
+    return [line, entry["entityType"], entry["entityId"], entry["customerId"], entry["outcome"]]
+
+
+_CSV_FORMATS = {"REINSTATE": (REINSTATE_CSV_HEADER, reinstate_csv_row)}
+
+
+def as_csv(rows: Iterable[Row], *, action: str | None = None) -> Iterator[bytes]:
+    """The report of a job of ``action`` (the bulk actions' columns unless it has its own)."""
+    header, row_of = _CSV_FORMATS.get(action or "", (CSV_HEADER, csv_row))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
     for count, row in enumerate(rows, 1):
-        writer.writerow(csv_row(*row))
+        writer.writerow(row_of(*row))
         if count % _BATCH == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -210,17 +210,31 @@ def cancel(uow: UnitOfWork, ctx: Context, job_id: str) -> Job:
 RESULT_STATUSES = ("SUCCESS", "FAILED", "WARNING")
 
 
+ResultRow = tuple[int, str, str, dict[str, object]]
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    job: Job  # as it was when the report was asked for (its action picks the CSV columns)
+    rows: Iterator[ResultRow]
+
+
 def results(
     uow: UnitOfWork, ctx: Context, job_id: str, *, status: str | None
-) -> Iterator[tuple[int, str, str, dict[str, object]]]:
+) -> Iterator[ResultRow]:
     """(line, identifierValue, status, bulk-API entry) of every row applied so far, in file
     order; read chunk by chunk, each in its own short read transaction."""
+    return job_report(uow, ctx, job_id, status=status).rows
+
+
+def job_report(uow: UnitOfWork, ctx: Context, job_id: str, *, status: str | None) -> JobReport:
+    """``results`` with the job they belong to."""
     job = get(uow, ctx, job_id)
     if status is not None and status not in RESULT_STATUSES:
         raise Invalid(
             E.VALIDATION, detail="status must be SUCCESS, FAILED or WARNING", field="status"
         )
-    return _rows(uow, job.id, status)
+    return JobReport(job, _rows(uow, job.id, status))
 
 
 def _rows(

@@ -6,9 +6,9 @@ them, expire what is due, read their ledgers and the revoked records, decide wit
 rules (``domain.reinstate.decide``), put back with one conditional UPDATE per table, audit
 REINSTATE_ENROL / REINSTATE_EARN (REVOKED → ACTIVE). The caller shapes the answer.
 
-A bulk job reinstates chunk by chunk instead: ``revoked_items`` once, ``chunks`` of them, and
-``reinstate_chunk`` inside each chunk's own transaction (``Reinstatement.merged`` adds up the
-answers).
+A REINSTATE job reinstates chunk by chunk instead (``services.undo`` decides which way an undo
+goes): ``revoked_items`` once, ``chunks`` of them, and ``reinstate_chunk`` inside each chunk's
+own transaction (``jobs.reinstate``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from promoledger.domain.reinstate import (
     decide,
 )
 from promoledger.domain.vocabulary import Status
-from promoledger.services import jobs
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import promotions as promotion_store
@@ -113,12 +112,6 @@ def reinstate_chunk(
             raise LedgerMoved
     audit.record(conn, ctx, _changes(request_id, decisions), at=now)
     return Reinstatement.of(decisions)
-
-
-def request_id_of_job(uow: UnitOfWork, *, org_id: int, job_id: str) -> str:
-    """The request id a revoke job's chunks ran under (its public id): 404 for an unknown or
-    foreign job, 422 for a job that revoked nothing it could undo (not a revoke, or a dry run)."""
-    return jobs.revoke_request_id(uow, org_id=org_id, job_id=job_id)
 
 
 def _by_promotion(items: Sequence[RevokedItem]) -> dict[int, list[RevokedItem]]:
