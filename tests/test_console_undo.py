@@ -9,9 +9,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from promoledger.settings import Settings
 from promoledger.store import tables as t
+from tests.support.app import serving
 from tests.support.console import csrf_of, key_of, page_csrf, sign_in
 from tests.support.factories import Caller, World
+from tests.support.jobs import run_all
 from tests.support.waiting import HANG_SECONDS
 
 _REQUEST = re.compile(r'name="requestId" value="([^"]+)"')
@@ -195,3 +198,27 @@ def test_two_simultaneous_undos_reinstate_once(client: TestClient, world: World)
     assert all("Reinstated 2 enrolments" in r.text for r in answers)
     assert all(world.status_of(t.enrolments, e) == "ACTIVE" for e in enrolments)
     assert len(world.audit(action="REINSTATE_ENROL")) == 2
+
+
+def test_a_large_undo_runs_as_a_reinstate_job_and_shows_its_progress(settings: Settings) -> None:
+    small = settings.model_copy(update={"reinstate_inline_max": 1, "job_workers": 0})
+    with serving(small) as world:
+        client = world.client
+        till, promotion, people, enrolments = _setup(world)
+        sign_in(client, till)
+        form = _undo_form(_revoke(client, promotion, people).text)
+        queued = client.post("/console/undo", data=form, follow_redirects=False)
+        assert queued.status_code == 303, queued.text
+        [job] = world.rows(t.jobs)
+        assert job.action == "REINSTATE"
+        assert queued.headers["location"] == f"/console/jobs/job_{job.id}"
+        # The same form again leads to the same job; nothing more is queued.
+        again = client.post("/console/undo", data=form, follow_redirects=False)
+        assert again.headers["location"] == queued.headers["location"]
+        assert len(world.rows(t.jobs)) == 1
+        run_all(world.runtime)
+        page = client.get(queued.headers["location"])
+        assert "REINSTATE" in page.text
+        assert "SUCCEEDED" in page.text
+        assert "Undo this job" not in page.text
+        assert all(world.status_of(t.enrolments, e) == "ACTIVE" for e in enrolments)

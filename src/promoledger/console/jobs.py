@@ -40,7 +40,7 @@ from promoledger.domain.context import Context, Principal
 from promoledger.domain.errors import PayloadTooLarge, PromoledgerError
 from promoledger.domain.vocabulary import Access, Resource
 from promoledger.jobs import results as report
-from promoledger.jobs.actions import ACTIONS
+from promoledger.jobs.actions import BULK_ACTIONS
 from promoledger.jobs.model import Job
 from promoledger.services import jobs as service
 from promoledger.services.jobs import REVOKE_ACTIONS
@@ -140,7 +140,7 @@ async def jobs_page(request: Request, session: Viewer) -> Response:
         page=page,
         can_submit=can_submit,
         choices=choices if can_submit else [],
-        actions=list(ACTIONS),
+        actions=list(BULK_ACTIONS),
         identifier_names=IDENTIFIER_NAMES,
         upload_path=UPLOAD_PATH,
         max_size=size_text(runtime.settings.job_max_bytes),

@@ -3,8 +3,9 @@
 The outcome page of a confirmed revoke and the page of a finished revoke job carry an *Undo*
 form; ``/console/undo`` also takes a request id or a job id typed in. The form's
 Idempotency-Key makes a double click undo once (a later undo would reinstate nothing anyway,
-every item then being ``ALREADY_ACTIVE``). The service is ``services.reinstate``, as for
-``POST /admin/v1/reinstatements``, and the stored answer is that endpoint's body.
+every item then being ``ALREADY_ACTIVE``). The service is ``services.undo``, as for
+``POST /admin/v1/reinstatements``: an undo of more than ``PROMOLEDGER_REINSTATE_INLINE_MAX``
+records runs as a REINSTATE job, and the page then goes to that job's progress.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from promoledger.api.admin_reinstatements import ReinstatementPublic
 from promoledger.api.deps import get_runtime, request_id
@@ -23,7 +24,10 @@ from promoledger.console.web import Form, PageError, Viewer, console_router, ren
 from promoledger.domain.context import Context
 from promoledger.domain.reinstate import Reason, Reinstatement
 from promoledger.domain.vocabulary import Access, Resource
-from promoledger.services import idempotency, reinstate
+from promoledger.jobs.model import Job
+from promoledger.jobs.wire import job_public
+from promoledger.services import idempotency
+from promoledger.services import undo as service
 from promoledger.store.uow import UnitOfWork
 
 router = console_router()
@@ -64,11 +68,17 @@ async def undo(request: Request, submitted: Form) -> Response:
         session.principal, request_id=request_id(request), idempotency_key=key
     )
 
-    def run(uow: UnitOfWork) -> Reinstatement:
-        undone = target.get("requestId") or reinstate.request_id_of_job(
-            uow, org_id=ctx.org_id, job_id=target["jobId"]
+    settings = runtime.settings
+
+    def run(uow: UnitOfWork) -> Reinstatement | Job:
+        return service.undo(
+            uow,
+            ctx,
+            request_id=target.get("requestId"),
+            job_id=target.get("jobId"),
+            inline_max=settings.reinstate_inline_max,
+            chunk_items=settings.job_chunk_rows,
         )
-        return reinstate.reinstate(uow, ctx, request_id=undone)
 
     body = orjson.dumps(target, option=orjson.OPT_SORT_KEYS)
     answer, replayed = await once.run_once(
@@ -77,9 +87,12 @@ async def undo(request: Request, submitted: Form) -> Response:
         key=key,
         fingerprint=idempotency.request_fingerprint("POST", UNDO_PATH, "", body),
         run=run,
-        answer=lambda result: ReinstatementPublic.of(result).wire(),
+        answer=_answer,
         refused="Undo refused",
     )
+    if "job" in answer:
+        # Too large to undo inline: a REINSTATE job does it; its page shows the progress.
+        return RedirectResponse(f"/console/jobs/{answer['job']['id']}", status_code=303)
     return render(
         request,
         "undo_result.html",
@@ -89,6 +102,13 @@ async def undo(request: Request, submitted: Form) -> Response:
         reasons=REASONS,
         replayed=replayed,
     )
+
+
+def _answer(result: Reinstatement | Job) -> dict[str, Any]:
+    """What is stored under the key: the API's 200 body, or ``{"job": …}`` for a job."""
+    if isinstance(result, Job):
+        return {"job": job_public(result)}
+    return ReinstatementPublic.of(result).wire()
 
 
 def _target(form: dict[str, str]) -> dict[str, Any]:
