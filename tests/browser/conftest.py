@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.servers import Server, running
+from tests.support.waiting import HANG_SECONDS
 
 CHROMIUM = os.environ.get("PROMOLEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -43,6 +44,15 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Assertions wait as long as the condition takes: ``expect`` gives up after 5 s by
+    default, which a busy machine (a job worker, a page reload) can exceed."""
+    expect.set_options(timeout=HANG_SECONDS * 1000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

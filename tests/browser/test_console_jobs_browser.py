@@ -14,13 +14,11 @@ from playwright.sync_api import Page, expect
 
 from promoledger.store import tables as t
 from tests.browser.conftest import shot
-from tests.browser.patience import patient_expect
 from tests.browser.test_console_browser import _demo, _sign_in
 from tests.support.factories import World
 from tests.support.jobs import campaign, csv_file
 
 pytestmark = pytest.mark.slow
-__all__ = ["patient_expect"]  # the fixture, used by every test here
 
 
 def test_undo_of_a_confirmed_revoke_puts_the_ledger_back(page: Page, world: World) -> None:

@@ -13,7 +13,6 @@ from playwright.sync_api import Page, expect
 from promoledger.settings import Settings
 from promoledger.store import tables as t
 from tests.browser.conftest import shot
-from tests.browser.patience import patient_expect
 from tests.browser.test_console_browser import _sign_in
 from tests.support.factories import World
 from tests.support.jobs import Campaign, campaign, csv_file
@@ -21,7 +20,6 @@ from tests.support.servers import Server, running
 from tests.support.waiting import HANG_SECONDS
 
 pytestmark = pytest.mark.slow
-__all__ = ["patient_expect"]  # the fixture, used by every test here
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ from playwright.sync_api import Page, expect
 
 from promoledger.store import tables as t
 from tests.browser.conftest import shot
-from tests.browser.patience import patient_expect
 from tests.browser.test_console_browser import _sign_in
 from tests.support.factories import World
 
 pytestmark = pytest.mark.slow
-__all__ = ["patient_expect"]  # the fixture, used by every test here
 
 
 def test_create_an_endpoint_and_see_it_listed(page: Page, world: World) -> None:
