@@ -10,7 +10,10 @@ promotions (straight in SQL). Then:
    requests (--api-rate a second) on another promotion: their latency is the "API traffic
    while a job runs" figure;
 3. does the same revoke work on a third promotion in plain SQL, batches of 100 in the same
-   random order (bench/ceiling.py): the ceiling the quiet job is compared with.
+   random order (bench/ceiling.py): the ceiling the quiet job is compared with;
+4. runs the same job once more, in this process (the worker the CLI runs), on a fourth
+   promotion, counting the statements each chunk sends (an SQLAlchemy event) and the worker
+   thread's CPU time: a cost that, unlike the clock, a busy machine does not distort.
 
 This is a measurement, not a test: it prints figures and never asserts on them. Targets for
 1,000,000 rows: <= 120 s SQLite, <= 180 s PostgreSQL, >= 0.8 x the ceiling, server memory
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -36,7 +40,12 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bulk
 import ceiling
+from sqlalchemy import event
 
+from promoledger.domain.context import Context
+from promoledger.jobs.worker import JobRunner
+from promoledger.runtime import Runtime
+from promoledger.services import jobs as job_service
 from promoledger.settings import Settings
 from promoledger.store.engine import build_engine
 
@@ -166,8 +175,49 @@ def run_job(
     return out
 
 
+def job_cost(url: str, s: bulk.Setup, promo: int, path: Path, chunk_rows: int) -> dict[str, Any]:
+    """The job again, run in this thread: statements per chunk and worker CPU per 1,000 rows."""
+    runtime = Runtime.build(Settings(database_url=url, job_workers=0))
+    try:
+        operator = Context.operator(s.org_id)
+        with path.open("rb") as handle:
+            job = job_service.submit(
+                runtime.uow,
+                operator,
+                request=job_service.JobRequest(
+                    "REVOKE_EARN", str(s.program_id), str(promo), None, "id"
+                ),
+                content_type="text/csv",
+                body=iter(lambda: handle.read(1 << 20), b""),
+                max_bytes=1 << 40,
+                chunk_rows=chunk_rows,
+            )
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(runtime.engine, "before_cursor_execute", count)
+        cpu, wall = time.thread_time(), time.perf_counter()
+        JobRunner(runtime.uow, lease_seconds=600).run_next(job.id)
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        event.remove(runtime.engine, "before_cursor_execute", count)
+        done = job_service.get(runtime.uow, operator, job.public_id)
+        chunks = -(-done.total // chunk_rows)
+        return {
+            "status": done.status.value,
+            "statements_per_chunk": round(statements / chunks, 1),
+            "worker_cpu_ms_per_1000_rows": round(cpu / done.total * 1e6, 1),
+            "in_process_rows_per_second": round(done.total / wall),
+        }
+    finally:
+        runtime.close()
+
+
 def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    with bulk.fresh_database(database, "jobs") as url:
+    # A database of this run's own: another run of this benchmark may be going on meanwhile.
+    with bulk.fresh_database(database, f"jobs_{os.getpid()}") as url:
         bulk.cli_upgrade(url)
         env = {
             "PROMOLEDGER_JOB_WORKERS": "1",
@@ -177,20 +227,23 @@ def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             s = bulk.setup(url, server, args.rows)
             with httpx.Client(base_url=server.base, headers=s.headers, timeout=120) as client:
-                alone, busy, by_sql, api = (
-                    bulk.promotion(client, s.program_id, "ENROL_AND_ISSUE", 2) for _ in range(4)
+                alone, busy, by_sql, api, in_process = (
+                    bulk.promotion(client, s.program_id, "ENROL_AND_ISSUE", 2) for _ in range(5)
                 )
             engine = build_engine(Settings(database_url=url))
-            for promo in (alone, busy, by_sql):
+            for promo in (alone, busy, by_sql, in_process):
                 bulk.seed_ledger_sql(engine, s.org_id, promo, s.customer_ids, earns_each=2)
             engine.dispose()
             path = write_file(s.customer_ids, seed=args.seed)
             bodies = bulk.bulk_bodies(s.customer_ids, s.program_id, api, "ENROL", 100)
             quiet = run_job(server, s, alone, path, None)
             loaded = run_job(server, s, busy, path, [bodies, args.api_rate])
-            path.unlink(missing_ok=True)
         finally:
             server.stop()
+        try:
+            cost = job_cost(url, s, in_process, path, args.chunk_rows)
+        finally:
+            path.unlink(missing_ok=True)
         batches = bulk.random_batches(s.customer_ids, 100, seed=args.seed)
         ceiling_seconds, _ = ceiling.run(
             url, ceiling.PHASES["REVOKE_EARN"], s.org_id, s.program_id, by_sql, batches
@@ -202,6 +255,7 @@ def run(database: str, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_seconds": round(ceiling_seconds, 2),
         "job_alone": quiet | {"ratio_to_ceiling": round(ceiling_seconds / quiet["job_seconds"], 3)},
         "job_with_api_traffic": loaded | {"api_rate": args.api_rate},
+        "job_cost": cost,
     }
     print(json.dumps(result))
     return result

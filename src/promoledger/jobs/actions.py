@@ -1,10 +1,11 @@
 """What each job action does to one chunk: the registry ``ACTIONS`` maps action → ``JobAction``.
 
-Every bulk action cuts its chunk into batches of the bulk API's batch limit, parses each batch
-with the bulk API's own parser and applies it with the bulk API's own service function, inside
-the chunk's transaction: so each row's outcome is exactly the entry the bulk API would answer
-had the file been sent batch by batch, in order (a customer named twice sees the first row's
-effect). Outcomes are rendered by the bulk API's own entry renderer.
+Every bulk action parses its chunk with the bulk API's own parser and applies it with the bulk
+API's own service functions, inside the chunk's transaction: as one batch when its rows name
+distinct customers, else batch by batch on the file's 100-row grid. Either way each row's
+outcome is exactly the entry the bulk API would answer had the file been sent 100 rows at a
+time, in order (a customer named twice sees the first row's effect). Outcomes are rendered by
+the bulk API's own entry renderer.
 
 Another kind of job is one more entry in ``ACTIONS`` whose ``run`` takes the chunk's rows and
 returns their outcomes: ``REINSTATE`` (``jobs.reinstate``) is one.
@@ -31,15 +32,20 @@ from promoledger.domain.bulk import (
 from promoledger.domain.context import Context
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.outcomes import BatchResult
-from promoledger.domain.vocabulary import IdentifierName, PromotionType
+from promoledger.domain.vocabulary import PromotionType
 from promoledger.jobs import reinstate
 from promoledger.jobs.model import JobSpec
 from promoledger.services import enrol_earn, revoke
 from promoledger.services import reinstate as reinstate_service
-from promoledger.store.batch import members_by_identifier
+from promoledger.services.batch import ResolvedBatch
 
-# (conn, ctx, request, now) → the batch's result, inside the caller's transaction.
-BatchApply = Callable[[Connection, Context, BulkRequest, datetime], BatchResult]
+# (conn, ctx, request, now) → the request-level checks passed and its customers found (and
+# locked), inside the caller's transaction.
+BatchResolve = Callable[[Connection, Context, BulkRequest, datetime], ResolvedBatch]
+# (conn, ctx, request, now, what BatchResolve answered for it or None) → the batch's result.
+BatchApply = Callable[
+    [Connection, Context, BulkRequest, datetime, ResolvedBatch | None], BatchResult
+]
 
 
 class JobAction(Protocol):
@@ -60,44 +66,20 @@ class JobAction(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BulkJobAction:
-    """A job action that is one of the Capillary bulk endpoints, applied batch by batch: the
-    actions a file can be submitted for."""
+    """A job action that is one of the Capillary bulk endpoints: the actions a file can be
+    submitted for.
+
+    A chunk whose rows name distinct customers is applied as one batch; otherwise batch by
+    batch on the file's 100-row grid (see ``run``)."""
 
     bulk_action: BulkAction
     actions: Mapping[str, BulkAction] | None
+    resolve: BatchResolve
     apply: BatchApply
     batch_limit: int = 100
     with_earn_ids: bool = False
     with_promotion_name: bool = False
     types: Collection[PromotionType] | None = None
-
-    def lock_customers(
-        self, conn: Connection, ctx: Context, spec: JobSpec, rows: list[Any]
-    ) -> None:
-        """PostgreSQL: lock every customer the chunk names, in id order, before its first
-        batch. Each batch locks its own customers anyway; taking them all at once, in one
-        ordered statement as any bulk request does, means a chunk can never deadlock with a
-        concurrent request (batch by batch, it held some customers while waiting for others)."""
-        if conn.dialect.name != "postgresql":
-            return
-        parsed = self._parse(self.details(spec), spec.identifier_name, rows, limit=len(rows))
-        name = parsed.identifier_name
-        if name is None:
-            return
-        by_id = name is IdentifierName.ID
-        keys = {
-            e.customer_id if by_id else e.identifier_value
-            for e in parsed.entries
-            if e.error is None
-        }
-        members_by_identifier(
-            conn,
-            org_id=ctx.org_id,
-            program_id=spec.program_id,
-            identifier=name,
-            values=keys,
-            lock=True,
-        )
 
     def details(self, spec: JobSpec) -> dict[str, Any]:
         details: dict[str, Any] = {"programId": spec.program_id}
@@ -107,8 +89,10 @@ class BulkJobAction:
             details["promoIdentifier"] = spec.promo_identifier
         return details
 
-    def request(self, spec: JobSpec, customers: list[Any]) -> BulkRequest:
-        return self._parse(self.details(spec), spec.identifier_name, customers)
+    def request(
+        self, spec: JobSpec, customers: list[Any], *, limit: int | None = None
+    ) -> BulkRequest:
+        return self._parse(self.details(spec), spec.identifier_name, customers, limit=limit)
 
     def _parse(
         self,
@@ -148,57 +132,104 @@ class BulkJobAction:
         first_line: int,
         now: datetime,
     ) -> list[dict[str, Any]]:
-        self.lock_customers(conn, ctx, spec, rows)
+        """The whole chunk is first parsed and resolved as one request: the request-level
+        checks run once, and every customer it names is found in one statement (on PostgreSQL
+        locked in id order, as any bulk request locks its own, so a chunk never deadlocks with
+        a concurrent request).
+
+        Entries of distinct customers are independent: each is decided on its own customer's
+        ledger, whatever batch it falls in. So when no customer is named twice (by resolved
+        id: "07" and "7" are one customer), the chunk is applied as that one batch, with the
+        bulk service's own code — the same outcomes as batch by batch, in a handful of
+        statements instead of a handful per 100 rows. Otherwise it goes batch by batch on the
+        file's own grid (rows 1-100, 101-200, ... whatever the chunk size), the customers
+        already locked, so a customer named twice sees the first row's effect exactly where
+        the bulk API would have shown it.
+        """
+        if not rows:
+            return []
+        whole = self.request(spec, rows, limit=len(rows))
+        resolved = self.resolve(conn, ctx, whole, now)
+        if _distinct(resolved):
+            return self._entries(self.apply(conn, ctx, whole, now, resolved))
         entries: list[dict[str, Any]] = []
-        # Batches fall on the file's own grid (rows 1-100, 101-200, ...) whatever the chunk size.
         start, size = 0, self.batch_limit - (first_line - 1) % self.batch_limit
         while start < len(rows):
             request = self.request(spec, rows[start : start + size])
-            result = self.apply(conn, ctx, request, now)
-            envelope = bulk_envelope(result, with_promotion_name=self.with_promotion_name)
-            entries.extend(envelope["response"])
+            entries.extend(self._entries(self.apply(conn, ctx, request, now, None)))
             start, size = start + size, self.batch_limit
         return entries
 
+    def _entries(self, result: BatchResult) -> list[dict[str, Any]]:
+        envelope = bulk_envelope(result, with_promotion_name=self.with_promotion_name)
+        entries: list[dict[str, Any]] = envelope["response"]
+        return entries
 
-def _enrol_earn(action: BulkAction) -> BatchApply:
-    return lambda conn, ctx, request, now: enrol_earn.apply(
-        conn, ctx, request=request, action=action, now=now
-    )
+
+def _distinct(batch: ResolvedBatch) -> bool:
+    """Does every resolved entry name a different customer?"""
+    return len(set(batch.customer_of.values())) == len(batch.customer_of)
 
 
-def _direct_earn(
+def _enrol_earn(
+    action: BulkAction, types: Collection[PromotionType] | None = None
+) -> tuple[BatchResolve, BatchApply]:
+    def resolve(
+        conn: Connection, ctx: Context, request: BulkRequest, now: datetime
+    ) -> ResolvedBatch:
+        return enrol_earn.resolve_batch(
+            conn, ctx, request=request, action=action, now=now, types=types
+        )
+
+    def apply(
+        conn: Connection,
+        ctx: Context,
+        request: BulkRequest,
+        now: datetime,
+        resolved: ResolvedBatch | None,
+    ) -> BatchResult:
+        return enrol_earn.apply(
+            conn, ctx, request=request, action=action, now=now, types=types, resolved=resolved
+        )
+
+    return resolve, apply
+
+
+def _revoke_resolve(
     conn: Connection, ctx: Context, request: BulkRequest, now: datetime
+) -> ResolvedBatch:
+    return revoke.resolve_batch(conn, ctx, request=request, now=now)
+
+
+def _revoke(
+    conn: Connection,
+    ctx: Context,
+    request: BulkRequest,
+    now: datetime,
+    resolved: ResolvedBatch | None,
 ) -> BatchResult:
-    return enrol_earn.apply(
-        conn,
-        ctx,
-        request=request,
-        action=BulkAction.EARN,
-        now=now,
-        types={PromotionType.DIRECT_ISSUE},
-    )
+    return revoke.apply(conn, ctx, request=request, now=now, resolved=resolved)
 
 
-def _revoke(conn: Connection, ctx: Context, request: BulkRequest, now: datetime) -> BatchResult:
-    return revoke.apply(conn, ctx, request=request, now=now)
-
+_DIRECT_ISSUE_ONLY = frozenset({PromotionType.DIRECT_ISSUE})
 
 BULK_ACTIONS: dict[str, BulkJobAction] = {
-    "ENROL": BulkJobAction(BulkAction.ENROL, ENROL_AND_EARN_ACTIONS, _enrol_earn(BulkAction.ENROL)),
-    "EARN": BulkJobAction(BulkAction.EARN, ENROL_AND_EARN_ACTIONS, _enrol_earn(BulkAction.EARN)),
+    "ENROL": BulkJobAction(
+        BulkAction.ENROL, ENROL_AND_EARN_ACTIONS, *_enrol_earn(BulkAction.ENROL)
+    ),
+    "EARN": BulkJobAction(BulkAction.EARN, ENROL_AND_EARN_ACTIONS, *_enrol_earn(BulkAction.EARN)),
     "DIRECT_EARN": BulkJobAction(
         BulkAction.EARN,
         None,
-        _direct_earn,
+        *_enrol_earn(BulkAction.EARN, _DIRECT_ISSUE_ONLY),
         with_promotion_name=True,
-        types={PromotionType.DIRECT_ISSUE},
+        types=_DIRECT_ISSUE_ONLY,
     ),
     "REVOKE_ENROL": BulkJobAction(
-        BulkAction.REVOKE_ENROL, REVOKE_ACTIONS, _revoke, with_earn_ids=True
+        BulkAction.REVOKE_ENROL, REVOKE_ACTIONS, _revoke_resolve, _revoke, with_earn_ids=True
     ),
     "REVOKE_EARN": BulkJobAction(
-        BulkAction.REVOKE_EARN, REVOKE_ACTIONS, _revoke, with_earn_ids=True
+        BulkAction.REVOKE_EARN, REVOKE_ACTIONS, _revoke_resolve, _revoke, with_earn_ids=True
     ),
 }
 # What workers run: the file actions, and REINSTATE (an undo too large to answer inline, whose

@@ -20,7 +20,7 @@ from promoledger.domain.errors import DatabaseUnavailable
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.promotions import Promotion
 from promoledger.domain.vocabulary import PromotionType, Status
-from promoledger.services.batch import resolve
+from promoledger.services.batch import ResolvedBatch, resolve
 from promoledger.services.expiry import current_ledgers
 from promoledger.store import audit
 from promoledger.store import enrol_earn as store
@@ -67,10 +67,14 @@ def apply(
     action: BulkAction,
     now: datetime,
     types: Collection[PromotionType] | None = None,
+    resolved: ResolvedBatch | None = None,
 ) -> BatchResult:
-    """ENROL or EARN a whole batch inside the caller's transaction."""
-    batch = resolve(
-        conn, org_id=ctx.org_id, request=request, now=now, lock=True, action=action, types=types
+    """ENROL or EARN a whole batch inside the caller's transaction.
+
+    ``resolved``: the request already through ``resolve_batch`` (same ``action`` and
+    ``types``) in this transaction; None resolves here."""
+    batch = resolved or resolve_batch(
+        conn, ctx, request=request, action=action, now=now, types=types
     )
     promotion = batch.promotion
     customer_ids = batch.customer_ids
@@ -85,6 +89,21 @@ def apply(
     decided = plan(promotion=promotion, action=action, entries=entries, standings=standings)
     _write(conn, ctx, promotion, decided, now)
     return BatchResult(promotion, action, decided.outcomes, request.promotion)
+
+
+def resolve_batch(
+    conn: Connection,
+    ctx: Context,
+    *,
+    request: BulkRequest,
+    action: BulkAction,
+    now: datetime,
+    types: Collection[PromotionType] | None = None,
+) -> ResolvedBatch:
+    """The request-level checks, then every customer, locked (PostgreSQL) in id order."""
+    return resolve(
+        conn, org_id=ctx.org_id, request=request, now=now, lock=True, action=action, types=types
+    )
 
 
 def _write(

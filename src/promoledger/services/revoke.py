@@ -56,16 +56,32 @@ def revoke(
     raise DatabaseUnavailable("the ledger kept changing under the request")
 
 
-def apply(conn: Connection, ctx: Context, *, request: BulkRequest, now: datetime) -> BatchResult:
+def apply(
+    conn: Connection,
+    ctx: Context,
+    *,
+    request: BulkRequest,
+    now: datetime,
+    resolved: ResolvedBatch | None = None,
+) -> BatchResult:
     """Revoke a whole batch inside the caller's transaction (a job composes several).
 
+    ``resolved``: the request already through ``resolve_batch`` in this transaction (a job
+    resolves a chunk first to see whether its customers are distinct); None resolves here.
     Raises ``LedgerMoved`` when a concurrent writer won a row: the caller rolls the whole
     transaction back and tries again.
     """
-    batch = resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
+    batch = resolved or resolve_batch(conn, ctx, request=request, now=now)
     plan = _decide_and_apply(conn, ctx, batch, request.action, now)
     audit.record(conn, ctx, _changes(request.action, batch.promotion.id, plan), at=now)
     return BatchResult(batch.promotion, request.action, plan.outcomes, request.promotion)
+
+
+def resolve_batch(
+    conn: Connection, ctx: Context, *, request: BulkRequest, now: datetime
+) -> ResolvedBatch:
+    """The request-level checks, then every customer, locked (PostgreSQL) in id order."""
+    return resolve(conn, org_id=ctx.org_id, request=request, now=now, lock=True)
 
 
 class LedgerMoved(Exception):
