@@ -59,8 +59,19 @@ _PARAMETERS: list[dict[str, Any]] = [
         "required": True,
         "schema": {"type": "string", "enum": ["id", "cuid", "mobile", "email", "externalId"]},
     },
-    {"name": "identifierValue", "in": "query", "required": True, "schema": {"type": "string"}},
-    {"name": "source", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "identifierValue",
+        "in": "query",
+        "required": True,
+        # Blank (after trimming) is 11013.
+        "schema": {"type": "string", "pattern": "\\S"},
+    },
+    {
+        "name": "source",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [s.value for s in Source]},
+    },
     {
         "name": "promotionStatusForCustomer",
         "in": "query",
