@@ -26,8 +26,8 @@ class PromotionSourceType(StrEnum):
     CAMPAIGN = "CAMPAIGN"
 
 
-# Every promoledger promotion is created through its config API (``/admin/v1``; the console and
-# the CLI create none): no Capillary UI, no campaigns.
+# Every promoledger promotion is created by its config API's use case (``/admin/v1``, and
+# ``promoledger demo`` through the same service): there is no Capillary UI and no campaign.
 PROMOTIONS_SOURCE_TYPE = PromotionSourceType.API
 
 
