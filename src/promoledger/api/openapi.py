@@ -22,6 +22,7 @@ from promoledger.api.openapi_examples import (
     LOOKUP_EXAMPLES,
     TOKEN_EXAMPLES,
 )
+from promoledger.domain.vocabulary import PROMOTION_TYPE_ALIASES
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "tillBasic": {
@@ -314,10 +315,31 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             if method == "post":
                 operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
             _add_examples(operation, _EXAMPLES.get(path) or BULK_EXAMPLES.get(path, {}))
+    _input_rules(components["schemas"])
     _lax_inputs(schema)
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
     return schema
+
+
+# Rules of /admin/v1 input fields the models check in code, stated in the document too.
+_WEBHOOK_URL = {"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$"}
+_INPUT_RULES: dict[tuple[str, str], dict[str, Any]] = {
+    ("WebhookCreate", "url"): _WEBHOOK_URL,
+    ("WebhookUpdate", "url"): _WEBHOOK_URL,
+    # Any case is read; the document lists the canonical spelling.
+    ("PromotionCreate", "type"): {"enum": sorted(PROMOTION_TYPE_ALIASES)},
+}
+
+
+def _input_rules(schemas: dict[str, Any]) -> None:
+    for (name, field), rule in _INPUT_RULES.items():
+        prop = schemas.get(name, {}).get("properties", {}).get(field)
+        if prop is None:
+            continue
+        for target in prop.get("anyOf", [prop]):
+            if target.get("type") == "string":
+                target.update(rule)
 
 
 _DATETIME = {"type": "string", "format": "date-time"}
