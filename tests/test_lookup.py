@@ -336,6 +336,22 @@ def test_type_program_and_usage_filters(world: World, client: TestClient) -> Non
     assert ids(f"&programs={program}") == [direct.id, enrol.id]
     assert ids(f"&programs={other},{program}&promotionType=LOYALTY") == [direct.id]
     assert ids("&programs=424242") == []
+    # sourceType: every promoledger promotion is created through the config API.
+    assert ids("&sourceType=API") == ids("&sourceType=api") == [generic.id, direct.id, enrol.id]
+    assert ids(f"&sourceType=API&programs={program}") == [direct.id, enrol.id]
+    assert ids("&sourceType=UI") == ids("&sourceType=CAMPAIGN") == []
+    none = client.get(
+        URL + f"?identifierName=id&identifierValue={c.id}&sourceType=CAMPAIGN",
+        headers=caller.headers,
+    ).json()
+    assert none["customerId"] == c.id
+    assert none["pageDetails"]["totalEntries"] == 0
+    bad = client.get(
+        URL + f"?identifierName=id&identifierValue={c.id}&sourceType=POS", headers=caller.headers
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["code"] == 9002
+    assert "sourceType must be one of UI, API, CAMPAIGN" in bad.json()["errors"][0]["message"]
 
     # Unlimited restrictions are listed only with fetchAllUsage=true.
     shown = {p["promotionId"]: p for p in get("")}

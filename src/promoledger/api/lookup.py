@@ -32,6 +32,7 @@ from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.lookup import (
     CustomerPromotion,
     CustomerPromotionStatus,
+    PromotionSourceType,
     Restriction,
     Timeline,
 )
@@ -59,8 +60,19 @@ _PARAMETERS: list[dict[str, Any]] = [
         "required": True,
         "schema": {"type": "string", "enum": ["id", "cuid", "mobile", "email", "externalId"]},
     },
-    {"name": "identifierValue", "in": "query", "required": True, "schema": {"type": "string"}},
-    {"name": "source", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "identifierValue",
+        "in": "query",
+        "required": True,
+        # Blank (after trimming) is 11013.
+        "schema": {"type": "string", "pattern": "\\S"},
+    },
+    {
+        "name": "source",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [s.value for s in Source]},
+    },
     {
         "name": "promotionStatusForCustomer",
         "in": "query",
@@ -69,6 +81,14 @@ _PARAMETERS: list[dict[str, Any]] = [
     },
     {"name": "promotionType", "in": "query", "required": False, "schema": {"type": "string"}},
     {"name": "programs", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "sourceType",
+        "in": "query",
+        "required": False,
+        "description": "Where the promotion was created. Every promoledger promotion is created "
+        "through its config API: API keeps them all, UI and CAMPAIGN match none.",
+        "schema": {"type": "string", "enum": [s.value for s in PromotionSourceType]},
+    },
     {"name": "fetchAllUsage", "in": "query", "required": False, "schema": {"type": "boolean"}},
     {
         "name": "limit",
@@ -182,6 +202,7 @@ def parse_lookup_query(params: dict[str, str]) -> service.LookupQuery:
         offset=_non_negative(params, "offset", 0),
         types=_promotion_types(params.get("promotionType", "")),
         programs=_programs(params.get("programs", "")),
+        source_type=_source_type(params.get("sourceType", "")),
     )
 
 
@@ -209,6 +230,18 @@ def _programs(raw: str) -> frozenset[int] | None:
     if any(i is None for i in ids):
         raise _invalid("programs must be a comma-separated list of program ids")
     return frozenset(i for i in ids if i is not None)
+
+
+def _source_type(raw: str) -> PromotionSourceType | None:
+    """``sourceType``: UI, API or CAMPAIGN (any case); empty means no filter."""
+    if not raw.strip():
+        return None
+    try:
+        return PromotionSourceType(raw.strip().upper())
+    except ValueError:
+        raise _invalid(
+            "sourceType must be one of " + ", ".join(t.value for t in PromotionSourceType)
+        ) from None
 
 
 def _flag(params: dict[str, str], name: str) -> bool:

@@ -22,6 +22,7 @@ from promoledger.api.openapi_examples import (
     LOOKUP_EXAMPLES,
     TOKEN_EXAMPLES,
 )
+from promoledger.domain.vocabulary import PROMOTION_TYPE_ALIASES
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "tillBasic": {
@@ -173,7 +174,8 @@ _MUTATING_PARAMETERS: list[dict[str, Any]] = [
         "in": "query",
         "required": False,
         "description": "The exact answer, nothing committed; the answer has X-Dry-Run: true.",
-        "schema": {"type": "boolean"},
+        # Only true or 1 (any case) asks for a dry run; any other value is a real write.
+        "schema": {"type": "string", "examples": ["true", "false"]},
     },
 ]
 
@@ -196,23 +198,32 @@ def _responses(path: str, method: str) -> dict[str, Any]:
             "400": _json("LookupError", "8013, 11013, 8003, 8015, 9002."),
             **auth,
         }
+    idempotency = {
+        "409": _json("AuthError", "The Idempotency-Key's first request still runs (9432)."),
+        "422": _json(
+            "AuthError", "Idempotency-Key malformed (9422) or reused with another body (9431)."
+        ),
+    }
     if path.endswith("/promotion/issue"):
         return {
             "200": _json("IssueResponse", "Enrolled or issued (or warning 8890)."),
             "400": _json("IssueResponse", "Any failure, with errors set."),
             **auth,
+            **idempotency,
             "503": _json("IssueResponse", "Database unavailable; nothing changed."),
         }
     return {
         "200": _json("BulkResponse", "One entry per customer, in request order."),
         "400": _json("BulkResponse", "Request-level rejection: one failed entry."),
         **auth,
+        **idempotency,
         "503": _json("AuthError", "Database unavailable; nothing changed (Retry-After)."),
     }
 
 
 # What each /admin/v1 status means (the examples come from the error catalogue).
 _ADMIN_STATUS = {
+    "400": "The body is not JSON (code 9400), or a job's CSV names no known bulk action (9001).",
     "401": "No credential, or a wrong or disabled one (code 401).",
     "403": "Authenticated, but the access group lacks the permission (code 4000).",
     "404": "No such resource in the caller's org (code 9404).",
@@ -232,7 +243,7 @@ def _admin_responses(path: str, method: str, operation: dict[str, Any]) -> None:
     if "{" in path or path.endswith("/reinstatements"):
         statuses.append("404")
     if writes:
-        statuses += ["409", "413", "422"]
+        statuses = ["400", *statuses, "409", "413", "422"]
         operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
     elif "422" in operation.get("responses", {}):
         statuses.append("422")
@@ -304,9 +315,79 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             if method == "post":
                 operation.setdefault("parameters", []).extend(_MUTATING_PARAMETERS)
             _add_examples(operation, _EXAMPLES.get(path) or BULK_EXAMPLES.get(path, {}))
+    _input_rules(components["schemas"])
+    _lax_inputs(schema)
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
     return schema
+
+
+# Rules of /admin/v1 input fields the models check in code, stated in the document too.
+_WEBHOOK_URL = {"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$"}
+_INPUT_RULES: dict[tuple[str, str], dict[str, Any]] = {
+    ("WebhookCreate", "url"): _WEBHOOK_URL,
+    ("WebhookUpdate", "url"): _WEBHOOK_URL,
+    # Any case is read; the document lists the canonical spelling.
+    ("PromotionCreate", "type"): {"enum": sorted(PROMOTION_TYPE_ALIASES)},
+}
+
+
+def _input_rules(schemas: dict[str, Any]) -> None:
+    for (name, field), rule in _INPUT_RULES.items():
+        prop = schemas.get(name, {}).get("properties", {}).get(field)
+        if prop is None:
+            continue
+        for target in prop.get("anyOf", [prop]):
+            if target.get("type") == "string":
+                target.update(rule)
+
+
+_DATETIME = {"type": "string", "format": "date-time"}
+# What pydantic's lax mode reads as a boolean, besides true and false.
+_BOOLEAN_SPELLINGS = [0, 1, "0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off"]
+
+
+def _lax_inputs(schema: dict[str, Any]) -> None:
+    """The /admin/v1 inputs as pydantic reads them: a date-time also takes Unix seconds, a
+    boolean also 0/1 and the usual words (any case). Only input schemas change."""
+    schemas = schema["components"]["schemas"]
+    pending: list[Any] = []
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/admin/"):
+            continue
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _lax(parameter.get("schema"))
+            pending.append(operation.get("requestBody"))
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen:
+                    seen.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in seen:
+        schemas[name] = _lax(schemas[name])
+
+
+def _lax(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_lax(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") == "string" and node.get("format") == "date-time":
+        rest = {k: v for k, v in node.items() if k not in _DATETIME}
+        return {**rest, "anyOf": [_DATETIME, {"type": "number"}]}
+    if node.get("type") == "boolean":
+        rest = {k: v for k, v in node.items() if k != "type"}
+        return {**rest, "anyOf": [{"type": "boolean"}, {"enum": _BOOLEAN_SPELLINGS}]}
+    return {key: _lax(value) for key, value in node.items()}
 
 
 def install(app: FastAPI) -> None:

@@ -485,6 +485,7 @@ def _token(error: ErrorDef, message: str | None = None) -> dict[str, Any]:
 
 # status -> {name: example}; ``api/openapi.py`` picks the statuses each operation can answer.
 ADMIN_ERROR_EXAMPLES: dict[str, dict[str, Any]] = {
+    "400": {"9400": _example("the body is not JSON", _admin(E.INVALID_JSON))},
     "401": {"401": _example("no credential, or a wrong or disabled one", _admin(E.AUTH_FAILED))},
     "403": {"4000": _example("the access group lacks the permission", _admin(E.ACCESS_DENIED))},
     "404": {

@@ -18,6 +18,19 @@ from promoledger.domain.promotions import UNLIMITED, Promotion, within_limit
 from promoledger.domain.vocabulary import PromotionType, Status
 
 
+class PromotionSourceType(StrEnum):
+    """Capillary's ``sourceType`` filter: where a promotion was created."""
+
+    UI = "UI"
+    API = "API"
+    CAMPAIGN = "CAMPAIGN"
+
+
+# Every promoledger promotion is created by its config API's use case (``/admin/v1``, and
+# ``promoledger demo`` through the same service): there is no Capillary UI and no campaign.
+PROMOTIONS_SOURCE_TYPE = PromotionSourceType.API
+
+
 class CustomerPromotionStatus(StrEnum):
     AVAILABLE_TO_ENROL = "AVAILABLE_TO_ENROL"
     AVAILABLE_TO_EARN = "AVAILABLE_TO_EARN"

@@ -1,9 +1,9 @@
 """``GET /v2/customers/lookup/promotionData``: a customer's promotions and their timelines.
 
-Promotions come newest first (descending id), narrowed by the promotionType, programs and
-promotionStatusForCustomer filters. Read-only: nothing is expired here (a write does that); an
-overdue ACTIVE record is shown as EXPIRED. The filter needs every record, so the page is cut
-after filtering; a customer's promotions are those of their programs, a small set.
+Promotions come newest first (descending id), narrowed by the promotionType, programs,
+sourceType and promotionStatusForCustomer filters. Read-only: nothing is expired here (a write
+does that); an overdue ACTIVE record is shown as EXPIRED. The filter needs every record, so the
+page is cut after filtering; a customer's promotions are those of their programs, a small set.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from promoledger.domain import errors as E
 from promoledger.domain.errors import RequestRejected
 from promoledger.domain.ledger import LedgerRecord
 from promoledger.domain.lookup import (
+    PROMOTIONS_SOURCE_TYPE,
     CustomerPromotion,
     CustomerPromotionStatus,
+    PromotionSourceType,
     customer_promotion,
     matches,
 )
@@ -40,6 +42,7 @@ class LookupQuery:
     offset: int
     types: frozenset[PromotionType] | None = None  # promotionType filter
     programs: frozenset[int] | None = None  # programs filter
+    source_type: PromotionSourceType | None = None  # sourceType filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ def promotion_data(
             promotions = [p for p in promotions if p.type in query.types]
         if query.programs is not None:
             promotions = [p for p in promotions if p.program_id in query.programs]
+        if query.source_type not in (None, PROMOTIONS_SOURCE_TYPE):
+            promotions = []
         if query.status is not None:
             wanted = query.status
             promotions = [
