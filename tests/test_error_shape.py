@@ -203,3 +203,11 @@ def test_admin_family(
     monkeypatch.setattr(program_service, "list_programs", _boom)
     failed = client.get("/admin/v1/programs", headers=shop["reader"])
     assert (failed.status_code, failed.json()) == (500, _admin(9500, INTERNAL))
+
+
+def test_a_405_allows_every_method_the_path_serves(client: TestClient) -> None:
+    # GET, PATCH and DELETE of a customer are three routes; the 405 names all of them.
+    response = client.request("OPTIONS", "/admin/v1/customers/1")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET, PATCH"
+    assert response.json()["errors"][0]["code"] == 9422

@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from promoledger.api.responses import OrjsonResponse, json_response
 from promoledger.domain.errors import (
@@ -193,7 +194,27 @@ async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
     response = _respond(request, exc.status_code, error, message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:
+        # Starlette's 405 names the methods of the first route matching the path only; a path
+        # served by several routes (GET, PATCH and DELETE of a customer) allows all of theirs.
+        response.headers["Allow"] = ", ".join(_methods_of(request))
     return response
+
+
+def _methods_of(request: Request) -> list[str]:
+    """The methods some route fully matches this path with (asked through ``matches``, which
+    also looks inside included routers)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
