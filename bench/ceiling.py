@@ -31,7 +31,11 @@ class Db:
     def __init__(self, url: str) -> None:
         self.sqlite = url.startswith("sqlite")
         if self.sqlite:
-            self.conn: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+            # A long busy timeout: after a large job the server's last WAL checkpoint can still
+            # hold the database for a while (the default 5 s gave "database is locked").
+            self.conn: Any = sqlite3.connect(
+                url.split("///", 1)[1], isolation_level=None, timeout=600
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             # No checkpoint inside the clock (run() checkpoints once the phase is timed): the
