@@ -77,7 +77,31 @@ async def run_once(
     claimed = await claim(runtime, credential_id, key, fingerprint)
     if isinstance(claimed, idempotency.Replay):
         return _stored(claimed, refused), True
-    seal = idempotency.Seal(claimed, lambda r: (200, orjson.dumps(answer(r))))
+    try:
+        stored = await run_sealed(
+            runtime, claimed, run, lambda r: orjson.dumps(answer(r)), ErrorFamily.ADMIN
+        )
+    except PromoledgerError as exc:
+        status = status_for(exc)
+        if status >= 500:
+            raise
+        failure = error_body(ErrorFamily.ADMIN, status, exc.error, exc.message, exc.field)
+        raise PageError(status, refused, _message(failure)) from exc
+    return _stored(stored, refused), False
+
+
+async def run_sealed(
+    runtime: Runtime,
+    claimed: idempotency.Claim,
+    run: Callable[[UnitOfWork], T],
+    render: Callable[[T], bytes],
+    family: ErrorFamily,
+) -> idempotency.Replay:
+    """``run`` under an already claimed key; the answer ``render`` makes is stored at commit.
+
+    A refusal (4xx) is stored as the key's answer, in ``family``'s envelope, and re-raised; a
+    5xx or a crash releases the key for a real retry."""
+    seal = idempotency.Seal(claimed, lambda r: (200, render(r)))
     try:
         await run_in_threadpool(run, runtime.uow.with_commit_hook(seal))
     except PromoledgerError as exc:
@@ -85,7 +109,7 @@ async def run_once(
         if status >= 500:
             await run_in_threadpool(idempotency.release, runtime.uow, claimed)
         else:
-            failure = error_body(ErrorFamily.ADMIN, status, exc.error, exc.message, exc.field)
+            failure = error_body(family, status, exc.error, exc.message, exc.field)
             await run_in_threadpool(
                 idempotency.record_failure,
                 runtime.uow,
@@ -93,13 +117,12 @@ async def run_once(
                 status=status,
                 body=orjson.dumps(failure),
             )
-            raise PageError(status, refused, _message(failure)) from exc
         raise
     except BaseException:
         await run_in_threadpool(idempotency.release, runtime.uow, claimed)
         raise
     assert seal.stored is not None  # the service writes through uow.apply, which runs the seal
-    return _stored(idempotency.Replay(*seal.stored), refused), False
+    return idempotency.Replay(*seal.stored)
 
 
 def _stored(replay: idempotency.Replay, refused: str) -> dict[str, Any]:

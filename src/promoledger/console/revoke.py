@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from promoledger.api.capillary import bulk_envelope
 from promoledger.api.deps import get_runtime, request_id
-from promoledger.api.errors import ErrorFamily, error_body, status_for
+from promoledger.api.errors import ErrorFamily
 from promoledger.console import once
 from promoledger.console.choices import promotion_choices
 from promoledger.console.web import (
@@ -33,7 +33,6 @@ from promoledger.console.web import (
 )
 from promoledger.domain.bulk import REVOKE_ACTIONS, parse_bulk_request
 from promoledger.domain.context import Context
-from promoledger.domain.errors import PromoledgerError
 from promoledger.domain.outcomes import BatchResult
 from promoledger.domain.vocabulary import Access, Resource
 from promoledger.runtime import Runtime
@@ -169,30 +168,14 @@ async def _execute(
 ) -> dict[str, Any]:
     # The stored outcome names the revoke's request id, so the outcome page (even a replayed
     # one) can offer to undo exactly this revoke.
-    seal = idempotency.Seal(
-        claim, lambda r: (200, orjson.dumps({**bulk_envelope(r), "requestId": ctx.request_id}))
+    stored = await once.run_sealed(
+        runtime,
+        claim,
+        lambda uow: _run(runtime, uow, ctx, payload),
+        lambda r: orjson.dumps({**bulk_envelope(r), "requestId": ctx.request_id}),
+        ErrorFamily.BULK,
     )
-    try:
-        await run_in_threadpool(_run, runtime, runtime.uow.with_commit_hook(seal), ctx, payload)
-    except PromoledgerError as exc:
-        status = status_for(exc)
-        if status >= 500:
-            await run_in_threadpool(idempotency.release, runtime.uow, claim)
-        else:
-            failure = error_body(ErrorFamily.BULK, status, exc.error, exc.message, exc.field)
-            await run_in_threadpool(
-                idempotency.record_failure,
-                runtime.uow,
-                claim,
-                status=status,
-                body=orjson.dumps(failure),
-            )
-        raise
-    except BaseException:
-        await run_in_threadpool(idempotency.release, runtime.uow, claim)
-        raise
-    assert seal.stored is not None  # revoke writes through uow.apply, which runs the seal
-    return _stored(idempotency.Replay(*seal.stored))
+    return _stored(stored)
 
 
 def _stored(replay: idempotency.Replay) -> dict[str, Any]:
